@@ -1,0 +1,47 @@
+/** A verified caller. Only identity/ creates these, after every check passed. */
+export interface Identity {
+  /** The verified `iss`, exactly as in the token. */
+  readonly issuer: string;
+  /** The verified `sub`. */
+  readonly subject: string;
+  /** The whole verified payload (claims are data; policy decides what they mean). */
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** Name of the configured issuer entry that accepted the token. */
+  readonly issuerId: string;
+  /** SHA-256 of the raw token, base64url: for audit, caches and replay checks; never log the token. */
+  readonly tokenHash: string;
+  /** `exp` of the ID token, seconds since the epoch. */
+  readonly expiresAt: number;
+  /** `jti` when the token has one. */
+  readonly tokenId?: string;
+}
+
+/** Stable reasons a credential was refused; messages for people, codes for tests and metrics. */
+export type IdentityErrorCode =
+  | 'malformed'
+  | 'untrusted_issuer'
+  | 'unsupported_alg'
+  | 'unknown_key'
+  | 'bad_signature'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'too_old'
+  | 'issued_in_future'
+  | 'wrong_audience'
+  | 'missing_claim'
+  | 'jwks_unavailable';
+
+export class IdentityError extends Error {
+  override readonly name = 'IdentityError';
+  constructor(
+    readonly code: IdentityErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface IdentityVerifier {
+  /** Resolves to a verified Identity or rejects with IdentityError. */
+  verify(token: string): Promise<Identity>;
+}
