@@ -23,8 +23,9 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          // The e2e suites share one registry binary and skopeo; run them one file at a time.
-          fileParallelism: false,
+          // Real registries, skopeo and brokers: one file at a time keeps 2 cores from thrashing.
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],

@@ -1,0 +1,120 @@
+import { z } from 'zod';
+
+/**
+ * The configuration file's schema. Every default that matters for security is
+ * explicit here so `portcullis config check` can print the effective values.
+ */
+
+/** Secrets never sit in the file itself: they come from an environment variable or a file. */
+export const secretRef = z
+  .union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })])
+  .describe('a secret: { env: VAR_NAME } or { file: /path/to/secret }');
+export type SecretRef = z.infer<typeof secretRef>;
+
+const url = z.url({ protocol: /^https?$/ });
+
+const signingKey = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).describe('a name for logs and `keys show`'),
+  alg: z.enum(['ES256', 'RS256']).default('ES256'),
+  privateKey: secretRef.describe('PEM private key (PKCS#8, SEC1 or PKCS#1)'),
+  certificateFile: z.string().min(1).optional().describe('PEM certificate for this key (x5c and rootcertbundle); generated when absent'),
+  kid: z.string().min(1).max(256).optional().describe('explicit kid, e.g. to match a distribution 3.x jwks file'),
+  active: z.boolean().optional(),
+});
+
+const issuerEntry = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+  issuer: z
+    .string()
+    .min(1)
+    .refine((v) => /^https?:\/\/[^\s]+$/.test(v), 'must be an http(s) URL (wildcard "*" segments allowed)'),
+  audiences: z.array(z.string().min(1)).min(1).describe('required: the `aud` values this broker accepts from this issuer'),
+  algorithms: z
+    .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
+    .min(1)
+    .default(['RS256', 'ES256']),
+  maxTokenAge: z.number().int().positive().optional().describe('seconds since `iat` after which a token is refused'),
+  clockSkew: z.number().int().min(0).max(300).default(60),
+  jwksUri: url.optional(),
+  jwks: z
+    .strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1) })
+    .optional()
+    .describe('static JWKS for air-gapped issuers: no network at all'),
+});
+
+const redisNode = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) });
+
+const store = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('memory'), maxEntries: z.number().int().positive().default(100_000) }),
+  z.strictObject({
+    type: z.literal('redis'),
+    url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    sentinels: z.array(redisNode).min(1).optional(),
+    sentinelName: z.string().min(1).optional(),
+    cluster: z.array(redisNode).min(1).optional(),
+    username: z.string().min(1).optional(),
+    password: secretRef.optional(),
+    tls: z
+      .strictObject({
+        caFile: z.string().optional(),
+        certFile: z.string().optional(),
+        keyFile: z.string().optional(),
+        servername: z.string().optional(),
+        rejectUnauthorized: z.boolean().default(true),
+      })
+      .optional(),
+    keyPrefix: z.string().default('portcullis:'),
+    commandTimeoutMs: z.number().int().positive().max(10_000).default(500),
+  }),
+]);
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(5001),
+      publicUrl: url.optional().describe('the URL clients reach the broker at; defaults to http://host:port'),
+      trustProxy: z.boolean().default(false).describe('honour X-Forwarded-For for the client IP'),
+    })
+    .prefault({}),
+  token: z
+    .strictObject({
+      issuer: z.string().min(1).default('portcullis').describe("must equal the registry's auth.token.issuer"),
+      services: z.array(z.string().min(1)).min(1).default(['dev-registry']).describe("accepted `service` values: the registry's auth.token.service"),
+      lifetime: z.number().int().min(60).max(3600).default(300).describe('bearer token lifetime, seconds'),
+    })
+    .prefault({}),
+  keys: z
+    .strictObject({
+      kidMode: z.enum(['libtrust', 'thumbprint', 'x5c']).default('libtrust'),
+      signing: z.array(signingKey).min(1).optional().describe('when absent, a key is generated once in dataDir'),
+      generatedAlg: z.enum(['ES256', 'RS256']).default('ES256'),
+    })
+    .prefault({}),
+  dataDir: z.string().min(1).default('.portcullis'),
+  issuers: z.array(issuerEntry).default([]),
+  policy: z
+    .strictObject({
+      file: z.string().min(1).optional().describe('policy YAML file or directory; the example policy when absent'),
+      watch: z.boolean().default(true),
+    })
+    .prefault({}),
+  store: store.default({ type: 'memory', maxEntries: 100_000 }),
+  devIssuer: z
+    .strictObject({
+      enabled: z.boolean().default(false).describe('DEVELOPMENT ONLY: trust tokens minted by `portcullis dev token`'),
+      audience: z.string().min(1).default('portcullis'),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type IssuerEntry = z.infer<typeof issuerEntry>;
+export type SigningKeyEntry = z.infer<typeof signingKey>;
+export type StoreConfig = z.infer<typeof store>;

@@ -1,0 +1,94 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Logger } from '../observability/logger.js';
+import type { AuditRecord, TokenService } from '../issuance/token-service.js';
+import { RegistryError } from '../registry/index.js';
+import { errorMiddleware } from './errors.js';
+import { parseGetRequest, parsePostRequest } from './token-request.js';
+
+export interface DevIssuerRoutes {
+  /** URL path prefix the development issuer lives under, e.g. "/dev". */
+  readonly pathPrefix: string;
+  discoveryDocument(): object;
+  jwks(): object;
+}
+
+export interface ReadinessReport {
+  ok: boolean;
+  checks: Record<string, string>;
+}
+
+export interface AppDeps {
+  tokens: TokenService;
+  /** Public keys of every published signing key. */
+  jwks: () => object;
+  logger: Logger;
+  trustProxy?: boolean;
+  devIssuer?: DevIssuerRoutes;
+  readiness?: () => Promise<ReadinessReport>;
+}
+
+/** The HTTP surface. Handlers only translate between HTTP and the services. */
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa({ proxy: deps.trustProxy ?? false });
+  const router = new Router();
+  const audit = (record: AuditRecord): void => {
+    const level = record.outcome === 'refused' || record.denied ? 'info' : 'debug';
+    deps.logger[level]({ audit: record }, record.outcome === 'issued' ? 'token issued' : 'token refused');
+  };
+
+  const token = async (ctx: Koa.Context, parse: () => Promise<ReturnType<typeof parseGetRequest>> | ReturnType<typeof parseGetRequest>) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('Pragma', 'no-cache');
+    try {
+      const result = await deps.tokens.issue(await parse());
+      audit(result.audit);
+      ctx.set('X-Portcullis-Decision', result.audit.decision);
+      ctx.body = result.body;
+    } catch (err) {
+      const record = (err as { audit?: AuditRecord }).audit;
+      if (record) {
+        audit(record);
+        ctx.set('X-Portcullis-Decision', record.decision);
+      } else if (err instanceof RegistryError) {
+        audit({ decision: '-', outcome: 'refused', reason: err.message, clientIp: ctx.ip });
+      }
+      throw err;
+    }
+  };
+
+  router.get('/token', (ctx) => token(ctx, () => parseGetRequest(ctx, ctx.ip)));
+  router.post('/token', (ctx) => token(ctx, () => parsePostRequest(ctx, ctx.ip)));
+
+  router.get('/.well-known/jwks.json', (ctx) => {
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.body = deps.jwks();
+  });
+
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', async (ctx) => {
+    const report = deps.readiness ? await deps.readiness() : { ok: true, checks: {} };
+    ctx.status = report.ok ? 200 : 503;
+    ctx.body = { status: report.ok ? 'ready' : 'not ready', checks: report.checks };
+  });
+
+  if (deps.devIssuer) {
+    const dev = deps.devIssuer;
+    router.get(`${dev.pathPrefix}/.well-known/openid-configuration`, (ctx) => {
+      ctx.body = dev.discoveryDocument();
+    });
+    router.get(`${dev.pathPrefix}/jwks`, (ctx) => {
+      ctx.body = dev.jwks();
+    });
+  }
+
+  app.use(errorMiddleware(deps.logger));
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: true }));
+  app.use((ctx) => {
+    throw new RegistryError(404, 'INVALID_REQUEST', `no route for ${ctx.method} ${ctx.path}`);
+  });
+  return app;
+}

@@ -1,0 +1,112 @@
+import type { Context } from 'koa';
+import getRawBody from 'raw-body';
+import { z } from 'zod';
+import { RegistryError, badRequest, unauthorized } from '../registry/index.js';
+import type { Credential, GrantType, TokenRequest } from '../issuance/request.js';
+
+export const MAX_FORM_BYTES = 64 * 1024;
+const MAX_FIELD = 16 * 1024;
+
+const field = (name: string) => z.string().max(MAX_FIELD, `"${name}" is longer than ${MAX_FIELD} characters`).optional();
+
+// Edge validation: shapes and sizes only; meaning is checked by the service.
+const fieldsSchema = z.object({
+  service: field('service'),
+  account: field('account'),
+  client_id: field('client_id'),
+  offline_token: field('offline_token'),
+  access_type: field('access_type'),
+  grant_type: field('grant_type'),
+  username: field('username'),
+  password: field('password'),
+  refresh_token: field('refresh_token'),
+});
+
+const GRANTS: readonly GrantType[] = ['password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange'];
+
+function single(params: URLSearchParams, name: string): string | undefined {
+  const all = params.getAll(name);
+  if (all.length > 1) throw badRequest(`"${name}" is given ${all.length} times`);
+  return all[0];
+}
+
+function validated(params: URLSearchParams): z.infer<typeof fieldsSchema> {
+  const raw: Record<string, string | undefined> = {};
+  for (const key of Object.keys(fieldsSchema.shape)) raw[key] = single(params, key);
+  const result = fieldsSchema.safeParse(raw);
+  if (!result.success) throw badRequest(result.error.issues[0]?.message ?? 'invalid request');
+  return result.data;
+}
+
+/** Parses `Authorization: Basic …`. A present but unusable header is a 401, never anonymous (P18). */
+export function parseBasicAuth(header: string | undefined): Credential {
+  if (header === undefined || header === '') return { kind: 'none' };
+  const match = /^basic +([A-Za-z0-9+/=]*) *$/i.exec(header);
+  if (!match) throw unauthorized('unsupported Authorization header: use Basic with the ID token as the password');
+  const decoded = Buffer.from(match[1] ?? '', 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw unauthorized('malformed Basic credentials');
+  return { kind: 'password', username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+function scopesOf(params: URLSearchParams): string[] {
+  const scopes = params.getAll('scope');
+  for (const s of scopes) if (s.length > MAX_FIELD) throw badRequest(`"scope" is longer than ${MAX_FIELD} characters`);
+  return scopes;
+}
+
+export function parseGetRequest(ctx: Context, clientIp: string): TokenRequest {
+  const params = ctx.URL.searchParams;
+  const f = validated(params);
+  return {
+    method: 'GET',
+    service: f.service,
+    scopes: scopesOf(params),
+    ...(f.account !== undefined ? { account: f.account } : {}),
+    ...(f.client_id !== undefined ? { clientId: f.client_id } : {}),
+    offline: f.offline_token === 'true',
+    credential: parseBasicAuth(ctx.get('authorization') || undefined),
+    clientIp,
+  };
+}
+
+export async function parsePostRequest(ctx: Context, clientIp: string): Promise<TokenRequest> {
+  if (!ctx.is('application/x-www-form-urlencoded')) {
+    throw new RegistryError(415, 'INVALID_REQUEST', 'POST /token takes an application/x-www-form-urlencoded body');
+  }
+  let text: string;
+  try {
+    text = await getRawBody(ctx.req, { limit: MAX_FORM_BYTES, encoding: 'utf8', length: ctx.get('content-length') || undefined });
+  } catch (err) {
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.too.large') throw new RegistryError(413, 'PAYLOAD_TOO_LARGE', `form body larger than ${MAX_FORM_BYTES} bytes`);
+    throw badRequest('cannot read the request body');
+  }
+  // URLSearchParams decodes "+" as a space, which docker's space-joined scope needs (P16).
+  const form = new URLSearchParams(text);
+  // c/image copies realm query parameters into the body; accept them from either place.
+  for (const [k, v] of ctx.URL.searchParams) if (!form.has(k)) form.append(k, v);
+  const f = validated(form);
+
+  const grantType = f.grant_type;
+  if (grantType === undefined) throw badRequest('"grant_type" is required');
+  if (!(GRANTS as readonly string[]).includes(grantType)) {
+    throw new RegistryError(400, 'UNSUPPORTED', `unsupported grant_type ${JSON.stringify(grantType.slice(0, 100))}`);
+  }
+  const headerCredential = parseBasicAuth(ctx.get('authorization') || undefined);
+  const credential: Credential =
+    f.password !== undefined ? { kind: 'password', username: f.username ?? '', password: f.password } : headerCredential;
+
+  return {
+    method: 'POST',
+    service: f.service,
+    scopes: scopesOf(form),
+    ...(f.account !== undefined ? { account: f.account } : {}),
+    ...(f.client_id !== undefined ? { clientId: f.client_id } : {}),
+    offline: f.access_type === 'offline',
+    credential,
+    grantType: grantType as GrantType,
+    ...(f.refresh_token !== undefined ? { refreshToken: f.refresh_token } : {}),
+    clientIp,
+  };
+}

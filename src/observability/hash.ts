@@ -1,0 +1,11 @@
+import { createHash } from 'node:crypto';
+
+/** base64url SHA-256: how secrets appear in logs, caches and the store. */
+export function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('base64url');
+}
+
+/** Short prefix of a hash for log lines; enough to correlate, useless to an attacker. */
+export function logHash(value: string): string {
+  return sha256(value).slice(0, 16);
+}
