@@ -1,0 +1,22 @@
+import { MemoryStore } from './memory-store.js';
+import { RedisStore } from './redis-store.js';
+import type { Store, StoreConfig } from './types.js';
+
+export * from './errors.js';
+export type * from './types.js';
+export { MemoryStore } from './memory-store.js';
+export { RedisStore } from './redis-store.js';
+export { slotTag, DEFAULT_KEY_PREFIX, MAX_TTL_MS, MAX_KEY_LENGTH, MAX_VALUE_LENGTH } from './validate.js';
+
+/**
+ * Redis when `config.redis` is given (shared by every replica), otherwise an
+ * in-process memory store (one replica only). A Redis store starts connecting at
+ * once; use `waitUntilReady` or `isReady` to gate traffic on it.
+ * `config.keyPrefix` applies unless the backend's own section sets one.
+ */
+export function createStore(config: StoreConfig = {}): Store {
+  if (config.redis !== undefined) {
+    return new RedisStore({ keyPrefix: config.keyPrefix, ...config.redis });
+  }
+  return new MemoryStore({ keyPrefix: config.keyPrefix, ...config.memory });
+}
