@@ -1,0 +1,192 @@
+/**
+ * Which issuers are trusted, and with which audiences, algorithms and time rules.
+ * Exact issuers are looked up in a Map; wildcard patterns are compiled once into anchored
+ * regular expressions in which `*` stands for one run of [A-Za-z0-9_-] (never `.` or `/`).
+ */
+import { assertFetchableUrl } from './fetch-bounded.js';
+
+/** A JSON Web Key Set as published at a jwks_uri. */
+export interface JwksDocument {
+  readonly keys: readonly Readonly<Record<string, unknown>>[];
+}
+
+export const SUPPORTED_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+export type SupportedAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
+
+export const DEFAULT_ALGORITHMS: readonly SupportedAlgorithm[] = ['RS256', 'ES256'];
+export const DEFAULT_CLOCK_SKEW_SECONDS = 60;
+export const MAX_CLOCK_SKEW_SECONDS = 300;
+
+/** One trusted issuer as written in configuration. */
+export interface IssuerConfig {
+  /** Stable name, used in Identity.issuerId, logs and policy. */
+  id: string;
+  /** Exact issuer URL, or a pattern with `*` wildcards (one [A-Za-z0-9_-]+ run each). */
+  issuer: string;
+  /** Accepted `aud` values; a token must carry at least one. Required, non-empty. */
+  audiences: string[];
+  /** Accepted JWS algorithms; default RS256 and ES256. `none` and HS* are never accepted. */
+  algorithms?: string[];
+  /** Refuse tokens whose `iat` is older than this many seconds (then `iat` is required). */
+  maxTokenAge?: number;
+  /** Tolerance for exp/nbf/iat in seconds; default 60, at most 300. */
+  clockSkew?: number;
+  /** Fetch keys from here instead of discovering jwks_uri. */
+  jwksUri?: string;
+  /** Static key set (air-gapped): the verifier never makes a network request for this issuer. */
+  jwks?: JwksDocument;
+  /** Discover jwks_uri from <issuer>/.well-known/openid-configuration; default true unless jwksUri or jwks is set. */
+  discovery?: boolean;
+}
+
+/** A validated IssuerConfig with defaults applied. */
+export interface TrustedIssuer {
+  readonly id: string;
+  readonly issuer: string;
+  readonly wildcard: boolean;
+  readonly audiences: ReadonlySet<string>;
+  readonly algorithms: ReadonlySet<string>;
+  readonly maxTokenAge: number | undefined;
+  readonly clockSkew: number;
+  readonly jwksUri: string | undefined;
+  readonly jwks: JwksDocument | undefined;
+  readonly discovery: boolean;
+}
+
+export class IssuerConfigError extends Error {
+  override readonly name = 'IssuerConfigError';
+}
+
+const isNonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+
+/** Compile a wildcard issuer pattern: anchored, every character literal except `*`. */
+export function compileIssuerPattern(pattern: string): RegExp {
+  if (pattern.includes('**')) throw new IssuerConfigError(`issuer pattern ${pattern}: "**" is not allowed`);
+  const source = pattern
+    .split('*')
+    .map((literal) => literal.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&'))
+    .join('[A-Za-z0-9_-]+');
+  return new RegExp(`^${source}$`);
+}
+
+function validate(config: IssuerConfig): TrustedIssuer {
+  const where = `issuer ${JSON.stringify(config.id)}`;
+  if (!isNonEmptyString(config.id)) throw new IssuerConfigError('issuer entry without an id');
+  if (!isNonEmptyString(config.issuer)) throw new IssuerConfigError(`${where}: issuer is required`);
+  const wildcard = config.issuer.includes('*');
+  // A pattern must still be an absolute http(s) URL once its wildcards are filled in.
+  const sample = config.issuer.replaceAll('*', 'x');
+  if (!/^https?:\/\/[^/?#]+/.test(config.issuer) || !URL.canParse(sample)) {
+    throw new IssuerConfigError(`${where}: issuer ${config.issuer} is not an absolute http(s) URL`);
+  }
+  if (wildcard) {
+    // `*` may stand for a host label (EKS regions) but never for the registrable domain.
+    const host = /^https?:\/\/([^/:?#]*)/.exec(config.issuer)?.[1] ?? '';
+    const labels = host.split('.');
+    if (labels.length < 3 || labels.slice(-2).some((label) => label.includes('*'))) {
+      throw new IssuerConfigError(`${where}: the wildcard may not cover the registrable domain in ${config.issuer}`);
+    }
+  }
+
+  if (!Array.isArray(config.audiences) || config.audiences.length === 0 || !config.audiences.every(isNonEmptyString)) {
+    throw new IssuerConfigError(`${where}: audiences must be a non-empty list of non-empty strings`);
+  }
+
+  const algorithms = config.algorithms ?? DEFAULT_ALGORITHMS;
+  if (!Array.isArray(algorithms) || algorithms.length === 0) {
+    throw new IssuerConfigError(`${where}: algorithms must be a non-empty list`);
+  }
+  for (const alg of algorithms) {
+    if (!(SUPPORTED_ALGORITHMS as readonly string[]).includes(alg)) {
+      throw new IssuerConfigError(
+        `${where}: algorithm ${JSON.stringify(alg)} is not allowed (allowed: ${SUPPORTED_ALGORITHMS.join(', ')})`,
+      );
+    }
+  }
+
+  const clockSkew = config.clockSkew ?? DEFAULT_CLOCK_SKEW_SECONDS;
+  if (!Number.isFinite(clockSkew) || clockSkew < 0 || clockSkew > MAX_CLOCK_SKEW_SECONDS) {
+    throw new IssuerConfigError(`${where}: clockSkew must be between 0 and ${MAX_CLOCK_SKEW_SECONDS} seconds`);
+  }
+  if (config.maxTokenAge !== undefined && (!Number.isFinite(config.maxTokenAge) || config.maxTokenAge <= 0)) {
+    throw new IssuerConfigError(`${where}: maxTokenAge must be a positive number of seconds`);
+  }
+
+  if (config.jwks !== undefined && (typeof config.jwks !== 'object' || !Array.isArray(config.jwks.keys))) {
+    throw new IssuerConfigError(`${where}: jwks must be an object with a keys array`);
+  }
+  // A static key set means no network at all; an explicit jwksUri skips discovery.
+  const discovery = config.jwks === undefined && config.jwksUri === undefined && (config.discovery ?? true);
+  try {
+    if (config.jwks === undefined && config.jwksUri !== undefined) {
+      if (config.jwksUri.includes('*')) throw new IssuerConfigError(`${where}: jwksUri may not contain wildcards`);
+      assertFetchableUrl(config.jwksUri, `${where}: jwksUri`);
+    } else if (config.jwks === undefined) {
+      if (!discovery) throw new IssuerConfigError(`${where}: with discovery off, set jwksUri or jwks`);
+      assertFetchableUrl(sample, `${where}: issuer`);
+    }
+  } catch (error) {
+    throw error instanceof IssuerConfigError ? error : new IssuerConfigError((error as Error).message);
+  }
+
+  return {
+    id: config.id,
+    issuer: config.issuer,
+    wildcard,
+    audiences: new Set(config.audiences),
+    algorithms: new Set(algorithms),
+    maxTokenAge: config.maxTokenAge,
+    clockSkew,
+    jwksUri: config.jwksUri,
+    jwks: config.jwks,
+    discovery,
+  };
+}
+
+export class IssuerRegistry {
+  private readonly exact = new Map<string, TrustedIssuer>();
+  private readonly patterns: { readonly pattern: RegExp; readonly entry: TrustedIssuer }[] = [];
+  readonly entries: readonly TrustedIssuer[];
+
+  constructor(configs: readonly IssuerConfig[]) {
+    const ids = new Set<string>();
+    const entries: TrustedIssuer[] = [];
+    for (const config of configs) {
+      const entry = validate(config);
+      if (ids.has(entry.id)) throw new IssuerConfigError(`issuer id ${JSON.stringify(entry.id)} is used twice`);
+      ids.add(entry.id);
+      if (entry.wildcard) {
+        if (this.patterns.some((p) => p.entry.issuer === entry.issuer)) {
+          throw new IssuerConfigError(`issuer pattern ${entry.issuer} is configured twice`);
+        }
+        this.patterns.push({ pattern: compileIssuerPattern(entry.issuer), entry });
+      } else {
+        if (this.exact.has(entry.issuer)) throw new IssuerConfigError(`issuer ${entry.issuer} is configured twice`);
+        this.exact.set(entry.issuer, entry);
+      }
+      entries.push(entry);
+    }
+    this.entries = entries;
+  }
+
+  /** The entry trusting `iss`: exact match first, then patterns in configuration order. */
+  match(iss: string): TrustedIssuer | undefined {
+    const exact = this.exact.get(iss);
+    if (exact) return exact;
+    for (const { pattern, entry } of this.patterns) {
+      if (pattern.test(iss)) return entry;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Strict parsing of a compact JWS: three canonical base64url segments, a JSON-object header
+ * and payload. Nothing here verifies anything; it only refuses shapes no honest issuer sends.
+ */
+import { IdentityError } from './types.js';
+
+export interface ParsedJws {
+  readonly header: Readonly<Record<string, unknown>>;
+  readonly alg: string;
+  readonly kid: string | undefined;
+  readonly payload: Readonly<Record<string, unknown>>;
+  /** ASCII bytes of `<header>.<payload>`, what the signature covers. */
+  readonly signingInput: Buffer;
+  readonly signature: Buffer;
+}
+
+/** Tokens larger than this are refused before any parsing. */
+export const MAX_TOKEN_BYTES = 16 * 1024;
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const BASE64URL_VALUE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+const malformed = (message: string): IdentityError => new IdentityError('malformed', message);
+
+/** Decode base64url, refusing padding, foreign characters and non-canonical trailing bits. */
+export function decodeBase64url(segment: string, what: string): Buffer {
+  if (!BASE64URL.test(segment) || segment.length % 4 === 1) throw malformed(`${what} is not base64url`);
+  // Canonical form: the unused low bits of the last character are zero (2 or 4 bits when length % 4 is 3 or 2).
+  const unusedBits = segment.length % 4 === 2 ? 0b1111 : segment.length % 4 === 3 ? 0b11 : 0;
+  if (unusedBits !== 0 && (BASE64URL_VALUE.indexOf(segment.charAt(segment.length - 1)) & unusedBits) !== 0) {
+    throw malformed(`${what} is not canonical base64url`);
+  }
+  return Buffer.from(segment, 'base64url');
+}
+
+function decodeJsonObject(segment: string, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(decodeBase64url(segment, what).toString('utf8'));
+  } catch (error) {
+    if (error instanceof IdentityError) throw error;
+    throw malformed(`${what} is not JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw malformed(`${what} is not a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+export function parseCompactJws(token: string): ParsedJws {
+  if (typeof token !== 'string' || token.length === 0) throw malformed('no token');
+  if (token.length > MAX_TOKEN_BYTES) throw malformed(`token is longer than ${MAX_TOKEN_BYTES} bytes`);
+  const parts = token.split('.');
+  if (parts.length !== 3) throw malformed('token is not a compact JWS (expected 3 dot-separated segments)');
+  const [rawHeader, rawPayload, rawSignature] = parts as [string, string, string];
+
+  const header = decodeJsonObject(rawHeader, 'JWS header');
+  const alg = header.alg;
+  if (typeof alg !== 'string' || alg.length === 0) throw malformed('JWS header has no alg');
+  if (alg === 'none' || alg.toUpperCase() === 'NONE') throw new IdentityError('unsupported_alg', 'unsigned tokens (alg none) are refused');
+  if (/^HS/i.test(alg)) throw new IdentityError('unsupported_alg', `symmetric algorithm ${alg} is refused`);
+  // RFC 7515 §4.1.11: extensions we do not understand must make the token invalid.
+  if (Object.hasOwn(header, 'crit')) throw new IdentityError('unsupported_alg', 'JWS header "crit" extensions are not supported');
+  const kid = header.kid;
+  if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0)) throw malformed('JWS header kid is not a string');
+
+  const payload = decodeJsonObject(rawPayload, 'JWT payload');
+  if (rawSignature.length === 0) throw malformed('token has an empty signature');
+  const signature = decodeBase64url(rawSignature, 'JWS signature');
+
+  return {
+    header,
+    alg,
+    kid,
+    payload,
+    signingInput: Buffer.from(token.slice(0, rawHeader.length + 1 + rawPayload.length), 'latin1'),
+    signature,
+  };
+}

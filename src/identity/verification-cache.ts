@@ -1,0 +1,49 @@
+/**
+ * A bounded LRU of verified identities by token hash. docker and skopeo send the same ID token
+ * for every scope of a push, so repeat verifications are common. An entry is never served at or
+ * after its expiry, whatever the clock skew allowed at verification time.
+ */
+import type { Identity } from './types.js';
+
+export const DEFAULT_CACHE_ENTRIES = 10_000;
+
+interface Entry {
+  readonly identity: Identity;
+  /** Seconds since the epoch; served only while now < validUntil. */
+  readonly validUntil: number;
+}
+
+export class VerificationCache {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(readonly maxEntries: number = DEFAULT_CACHE_ENTRIES) {
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(tokenHash: string, nowSeconds: number): Identity | undefined {
+    const entry = this.entries.get(tokenHash);
+    if (entry === undefined) return undefined;
+    this.entries.delete(tokenHash);
+    if (nowSeconds >= entry.validUntil) return undefined;
+    // Re-insert to mark as most recently used.
+    this.entries.set(tokenHash, entry);
+    return entry.identity;
+  }
+
+  set(tokenHash: string, identity: Identity, validUntil: number): void {
+    this.entries.delete(tokenHash);
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(tokenHash, { identity, validUntil });
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import type { Identity } from '../../../src/identity/types.js';
+import { VerificationCache } from '../../../src/identity/verification-cache.js';
+
+const identity = (hash: string): Identity => ({
+  issuer: 'https://ci.example.com',
+  subject: 's',
+  claims: {},
+  issuerId: 'ci',
+  tokenHash: hash,
+  expiresAt: 2_000,
+});
+
+describe('VerificationCache', () => {
+  it('returns the stored identity until, and never at or after, validUntil', () => {
+    const cache = new VerificationCache(10);
+    const id = identity('h1');
+    cache.set('h1', id, 2_000);
+    expect(cache.get('h1', 1_999.9)).toBe(id);
+    expect(cache.get('h1', 2_000)).toBeUndefined();
+    // An expired entry is dropped, not resurrected by an earlier clock.
+    expect(cache.get('h1', 1_000)).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+
+  it('evicts the least recently used entry at capacity', () => {
+    const cache = new VerificationCache(2);
+    cache.set('a', identity('a'), 5_000);
+    cache.set('b', identity('b'), 5_000);
+    expect(cache.get('a', 1)).toBeDefined(); // a is now most recent
+    cache.set('c', identity('c'), 5_000);
+    expect(cache.size).toBe(2);
+    expect(cache.get('b', 1)).toBeUndefined();
+    expect(cache.get('a', 1)).toBeDefined();
+    expect(cache.get('c', 1)).toBeDefined();
+  });
+
+  it('refuses a non-positive capacity', () => {
+    expect(() => new VerificationCache(0)).toThrow(RangeError);
+  });
+});
