@@ -1,0 +1,171 @@
+import { fileURLToPath } from 'node:url';
+import type { Server } from 'node:http';
+import type Koa from 'koa';
+import type { Config, LoadedConfig } from '../config/index.js';
+import { ConfigError } from '../config/index.js';
+import { createVerifier, DevIssuer, devIssuerConfig, type IssuerConfig, type OidcVerifier } from '../identity/index.js';
+import { PolicyHolder, loadPolicyFile, type CompiledPolicy } from '../policy/index.js';
+import type { KeyRing } from '../keys/index.js';
+import { TokenService } from '../issuance/token-service.js';
+import { createApp } from '../http/app.js';
+import type { Logger } from '../observability/logger.js';
+import { loadKeyRing } from './keys.js';
+
+/** The example policy shipped with the package (same relative place from src/ and dist/). */
+export const EXAMPLE_POLICY = fileURLToPath(new URL('../../examples/policy.yaml', import.meta.url));
+export const DEV_ISSUER_PATH = '/dev';
+
+export interface BuildOptions {
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+  now?: () => number;
+}
+
+export interface Broker {
+  readonly config: Config;
+  readonly app: Koa;
+  readonly keyRing: KeyRing;
+  readonly verifier: OidcVerifier;
+  readonly publicUrl: string;
+  readonly devIssuer: DevIssuer | null;
+  /** Current compiled policy (follows reloads). */
+  policy(): CompiledPolicy;
+  /** Re-reads the policy file; keeps the last good policy on error. */
+  reloadPolicy(): Promise<{ ok: boolean; version: string; error?: string }>;
+  /** Human-readable lines describing what the broker does. */
+  readonly summary: string[];
+  listen(): Promise<Server>;
+  close(): Promise<void>;
+}
+
+export function publicUrlOf(config: Config): string {
+  if (config.server.publicUrl) return config.server.publicUrl.replace(/\/+$/, '');
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  return `http://${host}:${config.server.port}`;
+}
+
+/** The composition root: every module built from one validated configuration. */
+export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): Promise<Broker> {
+  const { config } = loaded;
+  const logger = options.logger;
+  const publicUrl = publicUrlOf(config);
+  const summary: string[] = [];
+
+  const { ring: keyRing, notes } = await loadKeyRing(config, options.env);
+  summary.push(...notes);
+
+  let devIssuer: DevIssuer | null = null;
+  const issuers: IssuerConfig[] = config.issuers.map((i) => ({ ...i }) as IssuerConfig);
+  if (config.devIssuer.enabled) {
+    devIssuer = await DevIssuer.open(config.dataDir, `${publicUrl}${DEV_ISSUER_PATH}`);
+    issuers.push(devIssuerConfig(devIssuer, { audiences: [config.devIssuer.audience] }));
+  }
+  const verifier = createVerifier(issuers, {
+    logger: { warn: (obj, msg) => logger.warn(obj, msg) },
+    ...(options.now ? { now: options.now } : {}),
+  });
+
+  const issuerAliases: Record<string, string> = devIssuer ? { dev: devIssuer.issuer } : {};
+  let holder: PolicyHolder | null = null;
+  let staticPolicy: CompiledPolicy | null = null;
+  if (config.policy.file) {
+    holder = await PolicyHolder.create({
+      path: config.policy.file,
+      issuerAliases,
+      onReload: (r) =>
+        r.ok
+          ? logger.info({ policyVersion: r.version, changed: r.changed }, 'policy reloaded')
+          : logger.error({ policyVersion: r.version, err: r.error.message }, 'policy reload failed; keeping the last good policy'),
+    });
+  } else if (devIssuer) {
+    staticPolicy = await loadPolicyFile(EXAMPLE_POLICY, { issuerAliases });
+  } else {
+    throw new ConfigError('policy.file: required (the example policy only applies to the development issuer)');
+  }
+  const policy = (): CompiledPolicy => (holder ? holder.current : (staticPolicy as CompiledPolicy));
+
+  const tokens = new TokenService({
+    issuer: config.token.issuer,
+    services: config.token.services,
+    lifetime: config.token.lifetime,
+    verifier,
+    policy,
+    signer: () => keyRing.signer,
+    ...(options.now ? { now: options.now } : {}),
+  });
+
+  const app = createApp({
+    tokens,
+    jwks: () => keyRing.jwks(),
+    logger,
+    trustProxy: config.server.trustProxy,
+    ...(devIssuer
+      ? {
+          devIssuer: {
+            pathPrefix: DEV_ISSUER_PATH,
+            discoveryDocument: () => (devIssuer as DevIssuer).discoveryDocument(),
+            jwks: () => (devIssuer as DevIssuer).jwks(),
+          },
+        }
+      : {}),
+  });
+
+  const active = keyRing.active;
+  summary.push(
+    `listening on ${publicUrl} (token endpoint ${publicUrl}/token)`,
+    `registry settings: auth.token.realm=${publicUrl}/token issuer=${config.token.issuer} service=${config.token.services.join('|')}`,
+    `signing key ${active.id}: ${active.alg}, kid mode ${active.kidMode}, kid ${active.kid}`,
+    `store: ${config.store.type}`,
+    `policy: ${config.policy.file ?? `${EXAMPLE_POLICY} (example)`} version ${policy().version}`,
+    ...config.issuers.map((i) => `trusted issuer ${i.id}: ${i.issuer} (audiences ${i.audiences.join(', ')})`),
+  );
+  if (devIssuer) {
+    summary.push(
+      `DEVELOPMENT ISSUER ON: ${devIssuer.issuer} — anyone who can read ${config.dataDir} can mint identities; never use in production`,
+      `mint a token with: portcullis dev token`,
+    );
+  }
+
+  let server: Server | null = null;
+  let unwatch: (() => void) | null = null;
+  return {
+    config,
+    app,
+    keyRing,
+    verifier,
+    publicUrl,
+    devIssuer,
+    policy,
+    summary,
+    async reloadPolicy() {
+      if (!holder) return { ok: true, version: policy().version };
+      const r = await holder.reload();
+      return r.ok ? { ok: true, version: r.version } : { ok: false, version: r.version, error: r.error.message };
+    },
+    async listen() {
+      for (const r of await verifier.warm()) {
+        if (!(r as { ok?: boolean }).ok) logger.warn({ warm: r }, 'could not prefetch issuer keys; will retry on demand');
+      }
+      if (holder && config.policy.watch) unwatch = await holder.watch();
+      server = await new Promise<Server>((resolve, reject) => {
+        const s = app.listen(config.server.port, config.server.host, () => resolve(s));
+        s.once('error', reject);
+      });
+      // Keep-alive longer than typical proxies' idle timeout; bound header time against slowloris.
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
+      server.requestTimeout = 30_000;
+      return server;
+    },
+    async close() {
+      unwatch?.();
+      holder?.close();
+      if (server) {
+        const s = server;
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+        s.closeAllConnections();
+      }
+    },
+  };
+}
+

@@ -1,0 +1,51 @@
+import { readFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfig } from '../config/index.js';
+import { DevIssuer } from '../identity/index.js';
+import { DEV_ISSUER_PATH, publicUrlOf } from '../broker/build.js';
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 86_400) throw new InvalidArgumentError('expected whole seconds between 1 and 86400');
+  return n;
+}
+
+async function readClaims(value: string): Promise<Record<string, unknown>> {
+  const text = value.startsWith('@') ? await readFile(value.slice(1), 'utf8') : value;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError('--claims: not valid JSON (give a JSON object, or @file.json)');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('--claims: expected a JSON object');
+  return parsed as Record<string, unknown>;
+}
+
+/** `portcullis dev token`: mint an ID token from the local development issuer. */
+export function devCommand(): Command {
+  const dev = new Command('dev').description('development helpers (the local development issuer)');
+  dev
+    .command('token')
+    .description('print an ID token from the local development issuer, for `docker login -u oidc --password-stdin`')
+    .option('-c, --config <file>', 'configuration file (default: $PORTCULLIS_CONFIG, else embedded defaults)')
+    .option('--claims <json|@file>', 'extra claims, as a JSON object or @file.json')
+    .option('--sub <subject>', 'the subject (default dev:developer)')
+    .option('--aud <audience>', 'the audience (default: the configured dev issuer audience)')
+    .option('--lifetime <seconds>', 'token lifetime in seconds (default 300)', seconds)
+    .action(async (opts: { config?: string; claims?: string; sub?: string; aud?: string; lifetime?: number }) => {
+      const { config } = await loadConfig(opts.config);
+      if (!config.devIssuer.enabled) {
+        throw new ConfigError('devIssuer.enabled is false in this configuration: the development issuer is off');
+      }
+      const issuer = await DevIssuer.open(config.dataDir, `${publicUrlOf(config)}${DEV_ISSUER_PATH}`);
+      const claims = opts.claims ? await readClaims(opts.claims) : {};
+      const token = issuer.mint(claims, {
+        audience: opts.aud ?? config.devIssuer.audience,
+        ...(opts.sub !== undefined ? { subject: opts.sub } : {}),
+        ...(opts.lifetime !== undefined ? { lifetimeSeconds: opts.lifetime } : {}),
+      });
+      process.stdout.write(`${token}\n`);
+    });
+  return dev;
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig } from '../config/index.js';
+import { loadKeyRing } from '../broker/keys.js';
+import { keysCommand } from './keys.js';
+import { policyCommand } from './policy.js';
+import { serveCommand } from './serve.js';
+import { configCommand } from './config.js';
+import { devCommand } from './dev.js';
+
+const program = new Command('portcullis')
+  .description('OIDC-federated token server for container registries')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+program.addCommand(serveCommand(), { isDefault: false });
+program.addCommand(
+  keysCommand({
+    loadKeyRing: async (configPath) => (await loadKeyRing((await loadConfig(configPath)).config)).ring,
+  }),
+);
+program.addCommand(configCommand());
+program.addCommand(devCommand());
+program.addCommand(policyCommand());
+
+/** Expected failures are one line for a person, exit status 1; no stack traces. */
+function expected(err: unknown): string | null {
+  if (err instanceof ConfigError) return err.message;
+  if (err instanceof Error && ['KeyError', 'PolicyError', 'IssuerConfigError', 'StoreError'].includes(err.name)) return err.message;
+  return null;
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  const message = expected(err);
+  if (message === null) throw err;
+  process.stderr.write(`portcullis: ${message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,37 @@
+import { Command } from 'commander';
+import { loadConfig } from '../config/index.js';
+import { buildBroker } from '../broker/build.js';
+import { createLogger } from '../observability/logger.js';
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the token server (embedded development defaults when no configuration is given)')
+    .option('-c, --config <file>', 'configuration file (default: $PORTCULLIS_CONFIG, else embedded defaults)')
+    .action(async (opts: { config?: string }) => {
+      const loaded = await loadConfig(opts.config);
+      const logger = createLogger(loaded.config.log.level);
+      const broker = await buildBroker(loaded, { logger });
+      await broker.listen();
+
+      const header = loaded.source ? `portcullis: configuration ${loaded.source}` : 'portcullis: no configuration file, running on embedded defaults';
+      process.stderr.write(`${[header, ...broker.summary].map((l) => `  ${l}`).join('\n').trimStart()}\n`);
+      logger.info({ url: broker.publicUrl, policyVersion: broker.policy().version }, 'ready');
+
+      process.on('SIGHUP', () => {
+        void broker.reloadPolicy().then((r) =>
+          r.ok ? logger.info({ policyVersion: r.version }, 'SIGHUP: policy reloaded') : logger.error({ err: r.error }, 'SIGHUP: policy reload failed'),
+        );
+      });
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down');
+        const force = setTimeout(() => process.exit(1), 10_000);
+        force.unref();
+        void broker.close().then(() => process.exit(0));
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}
