@@ -33,8 +33,7 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.trustProxy ?? false });
   const router = new Router();
   const audit = (record: AuditRecord): void => {
-    const level = record.outcome === 'refused' || record.denied ? 'info' : 'debug';
-    deps.logger[level]({ audit: record }, record.outcome === 'issued' ? 'token issued' : 'token refused');
+    deps.logger.info({ audit: record }, record.outcome === 'issued' ? 'token issued' : 'token refused');
   };
 
   const token = async (ctx: Koa.Context, parse: () => Promise<ReturnType<typeof parseGetRequest>> | ReturnType<typeof parseGetRequest>) => {

@@ -98,7 +98,7 @@ export class TokenService {
     const scopes = parseScopes(request.scopes);
     audit.requested = scopes.map(formatScope);
 
-    const identity = await this.authenticate(request);
+    const identity = await this.authenticate(request, audit);
     if (identity) {
       audit.issuer = identity.issuer;
       audit.subject = identity.subject;
@@ -133,7 +133,7 @@ export class TokenService {
     return { body: tokenResponse(jwt, claims, { oauth: request.method === 'POST' }), audit };
   }
 
-  private async authenticate(request: TokenRequest): Promise<Identity | null> {
+  private async authenticate(request: TokenRequest, audit: AuditRecord): Promise<Identity | null> {
     const credential = request.credential;
     if (credential.kind === 'none') return null;
     // c/image sends `account` without credentials; with credentials the two must agree (P23).
@@ -141,6 +141,7 @@ export class TokenService {
       throw badRequest('"account" does not match the Basic auth user name');
     }
     if (credential.password === '') throw unauthorized('empty password: send the OIDC ID token as the password');
+    audit.tokenHash = logHash(credential.password);
     try {
       return await this.options.verifier.verify(credential.password);
     } catch (err) {
@@ -148,7 +149,7 @@ export class TokenService {
         if (err.code === 'jwks_unavailable') {
           throw new RegistryError(503, 'UNAVAILABLE', `cannot verify the token now: ${err.message}`, undefined, 5);
         }
-        throw unauthorized(`invalid credentials: ${err.message}`, { reason: err.code, token: logHash(credential.password) });
+        throw unauthorized(`invalid credentials: ${err.message}`, { reason: err.code, token: audit.tokenHash });
       }
       throw err;
     }
