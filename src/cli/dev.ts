@@ -1,14 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { DevIssuer } from '../identity/index.js';
 import { DEV_ISSUER_PATH, publicUrlOf } from '../broker/build.js';
-
-function seconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 86_400) throw new InvalidArgumentError('expected whole seconds between 1 and 86400');
-  return n;
-}
+import { port, seconds } from './options.js';
 
 async function readClaims(value: string): Promise<Record<string, unknown>> {
   const text = value.startsWith('@') ? await readFile(value.slice(1), 'utf8') : value;
@@ -33,8 +28,10 @@ export function devCommand(): Command {
     .option('--sub <subject>', 'the subject (default dev:developer)')
     .option('--aud <audience>', 'the audience (default: the configured dev issuer audience)')
     .option('--lifetime <seconds>', 'token lifetime in seconds (default 300)', seconds)
-    .action(async (opts: { config?: string; claims?: string; sub?: string; aud?: string; lifetime?: number }) => {
+    .option('-p, --port <port>', 'the port `portcullis serve --port` listens on, if not the configured one', port)
+    .action(async (opts: { config?: string; claims?: string; sub?: string; aud?: string; lifetime?: number; port?: number }) => {
       const { config } = await loadConfig(opts.config);
+      if (opts.port !== undefined) config.server.port = opts.port;
       if (!config.devIssuer.enabled) {
         throw new ConfigError('devIssuer.enabled is false in this configuration: the development issuer is off');
       }

@@ -6,7 +6,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestIssuer, githubActionsClaims } from '../helpers/issuer.js';
 import { basic, decodeJwt, startBroker, type TestBroker } from '../helpers/broker.js';
@@ -14,14 +13,14 @@ import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
 import { buildOciImage, type OciImage } from '../helpers/oci.js';
 import { copyFromRegistry, copyToRegistry, deleteImage, dockerRef, inspectDigest, login } from '../helpers/skopeo.js';
 import { runProcess } from '../helpers/processes.js';
+import { ROOT, cliArgs } from '../helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SERVICE = 'e2e-registry';
 const AUD = 'https://portcullis.e2e';
 
 /** Runs the real CLI the way an operator would. */
 async function cli(args: string[]): Promise<string> {
-  const result = await runProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, timeoutMs: 60_000 });
+  const result = await runProcess(process.execPath, [...cliArgs(), ...args], { cwd: ROOT, timeoutMs: 60_000 });
   if (result.code !== 0) throw new Error(`portcullis ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
   return result.stdout;
 }
