@@ -1,0 +1,217 @@
+import { createHash } from 'node:crypto';
+import { compileCel } from './cel.js';
+import type { CompiledGrant, CompiledPolicyData, CompiledRule, IssuerRules } from './compiled.js';
+import { buildIssuerRules } from './issuer-index.js';
+import { compileWhen, compileCondition, type ClaimCheck } from './conditions.js';
+import type { Check } from './context.js';
+import { PolicyDocument, type GrantInput, type PolicyDocumentInput, type RuleInput } from './document.js';
+import { PolicyError } from './errors.js';
+import { evaluatePolicy, type DecisionTrace } from './evaluate.js';
+import { IssueCollector } from './issues.js';
+import type { ProviderPreset } from './preset-types.js';
+import { builtinPresets } from './presets.js';
+import { clientIpCheck, serviceCheck } from './request-checks.js';
+import { compileRepositoryPattern, type RepositoryMatcher } from './template.js';
+import type { Decision, Policy, PolicyRequest } from './types.js';
+import { zodIssues } from './zod-issues.js';
+import { formatClaimPath, resolveClaim } from './claim-path.js';
+
+export interface CompileOptions {
+  /** Where the document came from (a file path), for error messages. */
+  readonly source?: string;
+  /** `issuer: $name` resolves to `issuerAliases[name]` (e.g. `dev` → the embedded dev issuer URL). */
+  readonly issuerAliases?: Readonly<Record<string, string>>;
+  /**
+   * Unknown `$alias`: `error` (default) refuses the policy; `placeholder` keeps
+   * the rule under the literal `$name`, which no real token carries (for lint
+   * and tests that run without the server's runtime configuration).
+   */
+  readonly unresolvedAliases?: 'error' | 'placeholder';
+  /** Provider presets by name; defaults to the built-in presets/ directory. */
+  readonly presets?: ReadonlyMap<string, ProviderPreset>;
+}
+
+/** A compiled policy: `evaluate` is the hot path, `explain` the same evaluation with a trace. */
+export interface CompiledPolicy extends Policy, CompiledPolicyData {
+  readonly source?: string;
+  explain(request: PolicyRequest): { decision: Decision; trace: DecisionTrace };
+}
+
+const ALIAS_RE = /^\$([A-Za-z][A-Za-z0-9_-]*)$/;
+
+/** Validates and compiles a parsed document. Throws PolicyError listing every problem. */
+export function compilePolicy(doc: unknown, options: CompileOptions = {}): CompiledPolicy {
+  const parsed = PolicyDocument.safeParse(doc);
+  if (!parsed.success) throw new PolicyError(zodIssues(parsed.error.issues), options.source);
+  const document = parsed.data;
+
+  const issues = new IssueCollector();
+  const rules: CompiledRule[] = [];
+  document.rules.forEach((input, index) => {
+    const rule = compileRule(input, index, options, issues);
+    if (rule !== undefined) rules.push(rule);
+  });
+  if (issues.issues.length > 0) throw new PolicyError(issues.issues, options.source);
+
+  const issuerLists = new Map<string, CompiledRule[]>();
+  const anonymousRules: CompiledRule[] = [];
+  for (const rule of rules) {
+    if (rule.anonymous) anonymousRules.push(rule);
+    for (const iss of rule.issuers) {
+      const list = issuerLists.get(iss);
+      if (list === undefined) issuerLists.set(iss, [rule]);
+      else list.push(rule);
+    }
+  }
+  const byIssuer = new Map<string, IssuerRules>();
+  for (const [iss, list] of issuerLists) byIssuer.set(iss, buildIssuerRules(list));
+
+  const data: CompiledPolicyData = { document, rules, byIssuer, anonymousRules };
+  const version = policyVersion(document, options.issuerAliases);
+  return {
+    ...data,
+    version,
+    ...(options.source === undefined ? {} : { source: options.source }),
+    evaluate: (request) => evaluatePolicy(data, request),
+    explain: (request) => {
+      const trace: DecisionTrace = {
+        issuer: request.identity?.issuer ?? null,
+        rules: [],
+        skippedRules: rules.length - (request.identity === null ? anonymousRules.length : (byIssuer.get(request.identity.issuer)?.all.length ?? 0)),
+      };
+      const decision = evaluatePolicy(data, request, trace);
+      return { decision, trace };
+    },
+  };
+}
+
+function compileRule(input: RuleInput, index: number, options: CompileOptions, issues: IssueCollector): CompiledRule | undefined {
+  const at = ['rules', index];
+  const before = issues.issues.length;
+
+  let preset: ProviderPreset | undefined;
+  if (input.provider !== undefined) {
+    const presets = options.presets ?? builtinPresets();
+    preset = presets.get(input.provider);
+    if (preset === undefined) {
+      const known = [...presets.keys()];
+      issues.add([...at, 'provider'], `unknown provider ${JSON.stringify(input.provider)}${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}`);
+    }
+  }
+
+  const issuers = resolveIssuers(input, preset, at, options, issues);
+  const claimChecks: ClaimCheck[] = input.when === undefined ? [] : compileWhen(input.when, [...at, 'when'], issues);
+  const otherChecks: Check[] = [];
+  if (input.service !== undefined) otherChecks.push(serviceCheck(toList(input.service)));
+  if (input.clientIp !== undefined) {
+    const cidrs = toList(input.clientIp);
+    const check = issues.attempt([...at, 'clientIp'], () => clientIpCheck(cidrs));
+    if (check !== undefined) otherChecks.push(check);
+  }
+  if (input.cel !== undefined) {
+    const expr = input.cel;
+    const check = issues.attempt([...at, 'cel'], () => compileCel(expr));
+    if (check !== undefined) otherChecks.push(check);
+  }
+  const grants = input.grants.flatMap((g, i) => compileGrant(g, [...at, 'grants', i], issues));
+
+  let untrustedGuard: Check | undefined;
+  const untrusted = preset?.untrustedEvents;
+  if (untrusted !== undefined && input.effect === 'allow' && input.allowUntrustedEvents !== true) {
+    const test = compileCondition({ oneOf: [...untrusted.oneOf] }, [...at, 'provider'], issues);
+    if (test !== undefined) {
+      const path = untrusted.claim;
+      untrustedGuard = {
+        label: `untrusted event: ${formatClaimPath(path)} in ${JSON.stringify(untrusted.oneOf)} (pull only)`,
+        // A token without the claim is treated as untrusted: fail closed.
+        test: (ctx) => {
+          const value = ctx.claims === undefined ? undefined : resolveClaim(ctx.claims, path);
+          return value === undefined || test(value);
+        },
+      };
+    }
+  }
+
+  if (issues.issues.length > before) return undefined;
+  return {
+    id: input.id,
+    index,
+    effect: input.effect,
+    input,
+    issuers,
+    anonymous: input.anonymous === true,
+    ...(preset === undefined ? {} : { preset }),
+    claimChecks,
+    otherChecks,
+    ...(untrustedGuard === undefined ? {} : { untrustedGuard }),
+    grants,
+    ...(input.tokenLifetime === undefined ? {} : { tokenLifetime: input.tokenLifetime }),
+  };
+}
+
+function resolveIssuers(
+  input: RuleInput,
+  preset: ProviderPreset | undefined,
+  at: readonly PropertyKey[],
+  options: CompileOptions,
+  issues: IssueCollector,
+): string[] {
+  if (input.anonymous === true) return [];
+  const declared = input.issuer === undefined ? [...(preset?.issuers ?? [])] : toList(input.issuer);
+  if (declared.length === 0 && preset !== undefined) {
+    issues.add([...at, 'issuer'], `provider ${preset.name} has one issuer per tenant: set \`issuer\` to yours`);
+  }
+  const out: string[] = [];
+  declared.forEach((raw, i) => {
+    const path = input.issuer === undefined || typeof input.issuer === 'string' ? [...at, 'issuer'] : [...at, 'issuer', i];
+    const alias = ALIAS_RE.exec(raw);
+    if (alias !== null) {
+      const name = alias[1] as string;
+      const resolved = options.issuerAliases?.[name];
+      if (resolved !== undefined) out.push(resolved);
+      else if (options.unresolvedAliases === 'placeholder') out.push(raw);
+      else issues.add(path, `unknown issuer alias ${raw} (the server defines the aliases it supports)`);
+      return;
+    }
+    if (raw.startsWith('$')) {
+      issues.add(path, `${JSON.stringify(raw)} is neither a URL nor a valid $alias`);
+      return;
+    }
+    if (!isUrl(raw)) issues.add(path, `${JSON.stringify(raw)} is not an absolute http(s) URL`);
+    else out.push(raw);
+  });
+  return [...new Set(out)];
+}
+
+function isUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.protocol === 'https:' || u.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+function compileGrant(g: GrantInput, at: readonly PropertyKey[], issues: IssueCollector): CompiledGrant[] {
+  if (g.registry !== undefined) return [{ kind: 'catalog', actions: ['*'] }];
+  const patterns = toList(g.repository ?? []);
+  const matchers: RepositoryMatcher[] = [];
+  patterns.forEach((p, i) => {
+    const path = typeof g.repository === 'string' ? [...at, 'repository'] : [...at, 'repository', i];
+    const m = issues.attempt(path, () => compileRepositoryPattern(p));
+    if (m !== undefined) matchers.push(m);
+  });
+  return [{ kind: 'repository', matchers, actions: [...new Set(g.actions ?? [])] }];
+}
+
+function toList<T>(v: T | readonly T[]): T[] {
+  return Array.isArray(v) ? [...(v as readonly T[])] : [v as T];
+}
+
+function policyVersion(document: PolicyDocumentInput, aliases: Readonly<Record<string, string>> | undefined): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify(document));
+  h.update('\u0000');
+  h.update(JSON.stringify(Object.entries(aliases ?? {}).sort()));
+  return h.digest('hex').slice(0, 16);
+}

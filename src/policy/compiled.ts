@@ -1,0 +1,52 @@
+import type { ClaimCheck } from './conditions.js';
+import type { Check } from './context.js';
+import type { PolicyDocumentInput, RuleInput } from './document.js';
+import type { ProviderPreset } from './preset-types.js';
+import type { RepositoryMatcher } from './template.js';
+
+/** One grant after compilation. `repository` grants match names; `registry` grants are the catalog. */
+export type CompiledGrant =
+  | { readonly kind: 'repository'; readonly matchers: readonly RepositoryMatcher[]; readonly actions: readonly string[] }
+  | { readonly kind: 'catalog'; readonly actions: readonly string[] };
+
+export interface CompiledRule {
+  readonly id: string;
+  readonly index: number;
+  readonly effect: 'allow' | 'deny';
+  readonly input: RuleInput;
+  /** Exact issuers after alias and preset resolution; empty for anonymous rules. */
+  readonly issuers: readonly string[];
+  readonly anonymous: boolean;
+  readonly preset?: ProviderPreset;
+  readonly claimChecks: readonly ClaimCheck[];
+  /** Request and CEL checks, evaluated after the (cheaper) claim checks. */
+  readonly otherChecks: readonly Check[];
+  /** Holds for the provider's untrusted events (PRs): the rule then grants pull only. */
+  readonly untrustedGuard?: Check;
+  readonly grants: readonly CompiledGrant[];
+  readonly tokenLifetime?: number;
+}
+
+/**
+ * The rules of one issuer. When many of them pin the same claim to exact
+ * values (a shared issuer with one rule set per tenant), they are also
+ * indexed by that value, so a decision only looks at the caller's tenant.
+ */
+export interface IssuerRules {
+  /** All rules of the issuer, in document order. */
+  readonly all: readonly CompiledRule[];
+  readonly index?: {
+    readonly path: readonly string[];
+    /** Typed value key (see valueKey) → rules pinned to that value. */
+    readonly byValue: ReadonlyMap<string, readonly CompiledRule[]>;
+    /** Rules that do not pin the claim: always candidates. */
+    readonly rest: readonly CompiledRule[];
+  };
+}
+
+export interface CompiledPolicyData {
+  readonly document: PolicyDocumentInput;
+  readonly rules: readonly CompiledRule[];
+  readonly byIssuer: ReadonlyMap<string, IssuerRules>;
+  readonly anonymousRules: readonly CompiledRule[];
+}

@@ -1,0 +1,142 @@
+import type { ConditionInput, ConditionOps, ScalarValue, WhenInput } from './document.js';
+import { formatClaimPath, parseClaimPath, resolveClaim, type ClaimPath } from './claim-path.js';
+import type { Check } from './context.js';
+import { compileGlob } from './glob.js';
+import type { IssueCollector } from './issues.js';
+import { compileAnchoredRegex } from './regex.js';
+
+/**
+ * Claim conditions. Semantics that keep them fail-closed:
+ * - a bare value means `equals`; comparisons are type-strict (`"65"` ≠ `65`)
+ *   unless the condition sets `asString: true`;
+ * - a missing claim fails every operator except `exists: false`, and `not`
+ *   also requires the claim to be present;
+ * - `any`/`all` need an array claim; `all` on an empty array is false;
+ * - several operators in one object must all hold.
+ */
+
+type ValueTest = (value: unknown) => boolean;
+
+/** A compiled claim condition; `path` is kept for lint and traces. */
+export interface ClaimCheck extends Check {
+  readonly path: ClaimPath;
+  readonly condition: ConditionInput;
+  /** Values the claim must strictly equal for the check to pass (a prefilter for indexing), if any. */
+  readonly exact?: readonly ScalarValue[];
+}
+
+export function compileWhen(when: WhenInput, at: readonly PropertyKey[], issues: IssueCollector): ClaimCheck[] {
+  const entries: { path: string | readonly string[]; condition: ConditionInput; at: readonly PropertyKey[] }[] = Array.isArray(when)
+    ? when.map(({ claim, ...ops }, i) => ({ path: claim, condition: ops, at: [...at, i] }))
+    : Object.entries(when).map(([key, condition]) => ({ path: key, condition, at: [...at, key] }));
+
+  const checks: ClaimCheck[] = [];
+  for (const entry of entries) {
+    const path = issues.attempt(entry.at, () => parseClaimPath(entry.path));
+    const valueTest = compileCondition(entry.condition, entry.at, issues);
+    if (path === undefined || valueTest === undefined) continue;
+    const label = `${formatClaimPath(path)} ${describeCondition(entry.condition)}`;
+    const exact = exactValues(entry.condition);
+    checks.push({
+      path,
+      condition: entry.condition,
+      ...(exact === undefined ? {} : { exact }),
+      label,
+      test: (ctx) => ctx.claims !== undefined && valueTest(resolveClaim(ctx.claims, path)),
+    });
+  }
+  return checks;
+}
+
+export function compileCondition(cond: ConditionInput, at: readonly PropertyKey[], issues: IssueCollector): ValueTest | undefined {
+  if (typeof cond !== 'object') return (v) => v !== undefined && v === cond;
+  return compileOps(cond, at, issues);
+}
+
+function compileOps(ops: ConditionOps, at: readonly PropertyKey[], issues: IssueCollector): ValueTest | undefined {
+  const tests: ValueTest[] = [];
+  const text = ops.asString === true ? textOf : (v: unknown) => (typeof v === 'string' ? v : undefined);
+  let ok = true;
+
+  if (ops.equals !== undefined) {
+    const expected = ops.equals;
+    tests.push(ops.asString === true ? (v) => textOf(v) === String(expected) : (v) => v === expected);
+  }
+  if (ops.oneOf !== undefined) {
+    const set = new Set<ScalarValue>(ops.asString === true ? ops.oneOf.map(String) : ops.oneOf);
+    tests.push(
+      ops.asString === true
+        ? (v) => {
+            const t = textOf(v);
+            return t !== undefined && set.has(t);
+          }
+        : (v) => isScalar(v) && set.has(v),
+    );
+  }
+  if (ops.glob !== undefined) {
+    const re = compileGlob(ops.glob);
+    tests.push((v) => {
+      const t = text(v);
+      return t !== undefined && re.test(t);
+    });
+  }
+  if (ops.regex !== undefined) {
+    const source = ops.regex;
+    const re = issues.attempt([...at, 'regex'], () => compileAnchoredRegex(source));
+    if (re === undefined) ok = false;
+    else
+      tests.push((v) => {
+        const t = text(v);
+        return t !== undefined && re.test(t);
+      });
+  }
+  if (ops.exists !== undefined) {
+    const want = ops.exists;
+    tests.push((v) => (v !== undefined) === want);
+  }
+  if (ops.not !== undefined) {
+    const inner = compileCondition(ops.not, [...at, 'not'], issues);
+    if (inner === undefined) ok = false;
+    else tests.push((v) => v !== undefined && !inner(v));
+  }
+  if (ops.any !== undefined) {
+    const inner = compileCondition(ops.any, [...at, 'any'], issues);
+    if (inner === undefined) ok = false;
+    else tests.push((v) => Array.isArray(v) && v.some(inner));
+  }
+  if (ops.all !== undefined) {
+    const inner = compileCondition(ops.all, [...at, 'all'], issues);
+    if (inner === undefined) ok = false;
+    else tests.push((v) => Array.isArray(v) && v.length > 0 && v.every(inner));
+  }
+  if (!ok) return undefined;
+
+  const needsValue = ops.exists !== false;
+  if (tests.length === 1 && !needsValue) return tests[0];
+  return (v) => {
+    if (needsValue && v === undefined) return false;
+    for (const t of tests) if (!t(v)) return false;
+    return true;
+  };
+}
+
+function exactValues(cond: ConditionInput): readonly ScalarValue[] | undefined {
+  if (typeof cond !== 'object') return [cond];
+  if (cond.asString === true) return undefined;
+  if (cond.equals !== undefined) return [cond.equals];
+  return cond.oneOf;
+}
+
+function isScalar(v: unknown): v is ScalarValue {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+}
+
+function textOf(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+export function describeCondition(cond: ConditionInput): string {
+  return typeof cond === 'object' ? JSON.stringify(cond) : `equals ${JSON.stringify(cond)}`;
+}

@@ -1,0 +1,215 @@
+import { ALL, grantActions, mergeScopes, type AccessEntry, type ResourceScope } from '../registry/index.js';
+import type { CompiledGrant, CompiledPolicyData, CompiledRule } from './compiled.js';
+import type { Check, EvalContext } from './context.js';
+import { issuerCandidates } from './issuer-index.js';
+import type { Decision, PolicyRequest } from './types.js';
+
+/**
+ * Evaluation: union of the matching allow rules minus the matching deny rules
+ * (deny wins per action; a deny of `*` removes everything), per requested
+ * resource, then intersected with the request (`grantActions`). Only rules
+ * indexed under the identity's issuer are looked at; anonymous requests see
+ * only `anonymous: true` rules. Nothing matches → nothing granted.
+ */
+
+/** Actions `*` stands for when a deny carves something out of it (the catalog has none besides `*`). */
+const KNOWN_ACTIONS: Readonly<Record<string, readonly string[]>> = { repository: ['pull', 'push', 'delete'] };
+
+export interface CheckTrace {
+  readonly label: string;
+  readonly result: boolean;
+}
+
+export interface RuleTrace {
+  readonly id: string;
+  readonly effect: 'allow' | 'deny';
+  readonly checks: CheckTrace[];
+  matched: boolean;
+  /** True when the provider's untrusted-event guard held and the rule was limited to pull. */
+  untrustedEvent?: boolean;
+  /** What the rule allowed or denied on each requested resource ("type:name" → actions). */
+  readonly effects: { resource: string; actions: string[] }[];
+  /** True when the rule ended up in `matchedRules`. */
+  contributed: boolean;
+}
+
+export interface DecisionTrace {
+  readonly issuer: string | null;
+  /** Rules indexed under this issuer (or the anonymous rules), in document order. */
+  readonly rules: RuleTrace[];
+  /** Rules not looked at because they belong to other issuers. */
+  readonly skippedRules: number;
+}
+
+type Sources = Map<string, CompiledRule[]>;
+
+interface ResourceState {
+  readonly scope: ResourceScope;
+  readonly allow: Sources;
+  readonly deny: Sources;
+}
+
+export function contextOf(request: PolicyRequest): EvalContext {
+  return {
+    identity: request.identity,
+    claims: request.identity?.claims,
+    service: request.service,
+    clientIp: request.clientIp,
+  };
+}
+
+/** Rules that can match: the issuer's (narrowed by its claim index), or the anonymous ones. With a trace: all of the issuer's. */
+export function candidateRules(policy: CompiledPolicyData, request: PolicyRequest, all = false): readonly CompiledRule[] {
+  if (request.identity === null) return policy.anonymousRules;
+  const entry = policy.byIssuer.get(request.identity.issuer);
+  if (entry === undefined) return [];
+  return all ? entry.all : issuerCandidates(entry, request.identity.claims);
+}
+
+export function evaluatePolicy(policy: CompiledPolicyData, request: PolicyRequest, trace?: DecisionTrace): Decision {
+  const candidates = candidateRules(policy, request, trace !== undefined);
+  const resources: ResourceState[] = mergeScopes(request.scopes).map((scope) => ({ scope, allow: new Map(), deny: new Map() }));
+  if (candidates.length === 0 || resources.length === 0) {
+    if (trace !== undefined) traceSkipped(trace, candidates, contextOf(request));
+    return { access: resources.map((r) => ({ type: r.scope.type, name: r.scope.name, actions: [] })), matchedRules: [] };
+  }
+
+  const ctx = contextOf(request);
+  const ruleTraces = new Map<CompiledRule, RuleTrace>();
+  for (const rule of candidates) {
+    const rt = trace === undefined ? undefined : newRuleTrace(rule);
+    if (rt !== undefined) {
+      trace?.rules.push(rt);
+      ruleTraces.set(rule, rt);
+    }
+    if (!ruleMatches(rule, ctx, rt)) continue;
+    const untrusted = rule.untrustedGuard?.test(ctx) === true;
+    if (rt !== undefined && rule.untrustedGuard !== undefined) rt.untrustedEvent = untrusted;
+    for (const grant of rule.grants) applyGrant(rule, grant, untrusted, ctx, resources, rt);
+  }
+
+  const contributors = new Set<CompiledRule>();
+  const access: AccessEntry[] = resources.map((r) => resolveResource(r, contributors));
+  const matched = candidates.filter((r) => contributors.has(r));
+  for (const r of matched) {
+    const rt = ruleTraces.get(r);
+    if (rt !== undefined) rt.contributed = true;
+  }
+
+  let tokenLifetime: number | undefined;
+  for (const r of matched) {
+    if (r.effect === 'allow' && r.tokenLifetime !== undefined) tokenLifetime = Math.min(tokenLifetime ?? Infinity, r.tokenLifetime);
+  }
+  const decision: Decision = { access, matchedRules: matched.map((r) => r.id) };
+  return tokenLifetime === undefined ? decision : { ...decision, tokenLifetime };
+}
+
+function ruleMatches(rule: CompiledRule, ctx: EvalContext, rt: RuleTrace | undefined): boolean {
+  if (rt === undefined) {
+    const claimChecks = rule.claimChecks;
+    for (let i = 0; i < claimChecks.length; i++) if (!(claimChecks[i] as Check).test(ctx)) return false;
+    const otherChecks = rule.otherChecks;
+    for (let i = 0; i < otherChecks.length; i++) if (!(otherChecks[i] as Check).test(ctx)) return false;
+    return true;
+  }
+  // Explaining: run every check so the trace shows all results, not just the first failure.
+  let ok = true;
+  for (const c of [...rule.claimChecks, ...rule.otherChecks]) {
+    const result = c.test(ctx);
+    rt.checks.push({ label: c.label, result });
+    ok &&= result;
+  }
+  rt.matched = ok;
+  return ok;
+}
+
+function applyGrant(
+  rule: CompiledRule,
+  grant: CompiledGrant,
+  untrusted: boolean,
+  ctx: EvalContext,
+  resources: readonly ResourceState[],
+  rt: RuleTrace | undefined,
+): void {
+  let actions = grant.actions;
+  if (untrusted && rule.effect === 'allow') {
+    // Untrusted events (pull requests) may read, never write.
+    if (grant.kind === 'catalog') return;
+    actions = actions.includes(ALL) || actions.includes('pull') ? ['pull'] : [];
+    if (actions.length === 0) return;
+  }
+  if (grant.kind === 'catalog') {
+    for (const r of resources) if (r.scope.type === 'registry' && r.scope.name === 'catalog') record(rule, r, actions, rt);
+    return;
+  }
+  const tests: ((name: string) => boolean)[] = [];
+  for (const m of grant.matchers) {
+    const t = m.bind(ctx.claims);
+    if (t !== undefined) tests.push(t);
+  }
+  if (tests.length === 0) return;
+  for (const r of resources) {
+    if (r.scope.type !== 'repository') continue;
+    if (tests.some((t) => t(r.scope.name))) record(rule, r, actions, rt);
+  }
+}
+
+function record(rule: CompiledRule, r: ResourceState, actions: readonly string[], rt: RuleTrace | undefined): void {
+  const target = rule.effect === 'allow' ? r.allow : r.deny;
+  for (const a of actions) {
+    const list = target.get(a);
+    if (list === undefined) target.set(a, [rule]);
+    else if (!list.includes(rule)) list.push(rule);
+  }
+  if (rt !== undefined) {
+    const resource = `${r.scope.type}:${r.scope.name}`;
+    const existing = rt.effects.find((e) => e.resource === resource);
+    if (existing === undefined) rt.effects.push({ resource, actions: [...actions] });
+    else for (const a of actions) if (!existing.actions.includes(a)) existing.actions.push(a);
+  }
+}
+
+function resolveResource(r: ResourceState, contributors: Set<CompiledRule>): AccessEntry {
+  const { scope, allow, deny } = r;
+  const allowed = new Set(allow.keys());
+  const before = grantActions(scope.actions, allowed);
+
+  let granted: Set<string>;
+  if (deny.has(ALL)) granted = new Set();
+  else if (allowed.has(ALL) && deny.size > 0) {
+    granted = new Set([...allowed, ...(KNOWN_ACTIONS[scope.type] ?? [])]);
+    granted.delete(ALL);
+    for (const d of deny.keys()) granted.delete(d);
+  } else {
+    granted = allowed;
+    if (deny.size > 0) {
+      granted = new Set(allowed);
+      for (const d of deny.keys()) granted.delete(d);
+    }
+  }
+  const actions = grantActions(scope.actions, granted);
+
+  // Allow rules count when they granted an action that survived; deny rules when they removed one.
+  for (const a of actions) {
+    for (const rule of allow.get(a) ?? []) contributors.add(rule);
+    if (a !== ALL) for (const rule of allow.get(ALL) ?? []) contributors.add(rule);
+  }
+  if (before.length > 0) {
+    for (const [d, rules] of deny) {
+      if (d === ALL || before.includes(ALL) || before.includes(d)) for (const rule of rules) contributors.add(rule);
+    }
+  }
+  return { type: scope.type, name: scope.name, actions };
+}
+
+function newRuleTrace(rule: CompiledRule): RuleTrace {
+  return { id: rule.id, effect: rule.effect, checks: [], matched: false, effects: [], contributed: false };
+}
+
+function traceSkipped(trace: DecisionTrace, candidates: readonly CompiledRule[], ctx: EvalContext): void {
+  for (const rule of candidates) {
+    const rt = newRuleTrace(rule);
+    ruleMatches(rule, ctx, rt);
+    trace.rules.push(rt);
+  }
+}

@@ -1,0 +1,14 @@
+export type { Decision, Policy, PolicyRequest } from './types.js';
+export { compilePolicy, type CompileOptions, type CompiledPolicy } from './compile.js';
+export { parsePolicy, parsePolicyYaml, loadPolicyFile } from './load.js';
+export { PolicyError, type PolicyIssue } from './errors.js';
+export type { DecisionTrace, RuleTrace, CheckTrace } from './evaluate.js';
+export { PolicyDocument, type PolicyDocumentInput } from './document.js';
+export type { ProviderPreset, PresetClaim, ClaimType } from './preset-types.js';
+export { parseClaimPath, formatClaimPath, resolveClaim, type ClaimPath } from './claim-path.js';
+export { compileGlob } from './glob.js';
+export { builtinPresets, loadPresetsSync, parsePreset, BUILTIN_PRESETS_DIR } from './presets.js';
+export { lintPolicy, type LintCode, type LintFinding, type LintResult } from './lint.js';
+export { PolicyHolder, type PolicyHolderOptions, type ReloadResult } from './holder.js';
+export { explain, formatExplanation, type Explanation } from './explain.js';
+export { parsePolicyCases, runPolicyCases, identityFromClaims, caseRequest, PolicyCases, type CaseResult, type PolicyCasesInput } from './cases.js';

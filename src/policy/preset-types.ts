@@ -1,0 +1,34 @@
+import type { ClaimPath } from './claim-path.js';
+import type { ScalarValue } from './document.js';
+
+export type ClaimType = 'string' | 'number' | 'boolean' | 'array' | 'object';
+
+export interface PresetClaim {
+  readonly type: ClaimType;
+  /**
+   * `id` = immutable identifier; `name` = mutable, re-registrable name;
+   * `display` = free text never fit for authorization; `context` = anything else.
+   */
+  readonly kind: 'id' | 'name' | 'display' | 'context';
+  /** Values always contain "/": never a single repository path component. */
+  readonly containsSlash?: boolean;
+  /** For a name: the claim holding the matching immutable id. */
+  readonly idClaim?: string;
+  readonly note?: string;
+}
+
+/** A provider described as data (presets/<name>.yaml). */
+export interface ProviderPreset {
+  readonly name: string;
+  readonly description: string;
+  /** Default issuers for rules that name this provider and no issuer; empty when each tenant has its own. */
+  readonly issuers: readonly string[];
+  /** The issuer is shared by unrelated tenants: rules must pin one of `tenantClaims`. */
+  readonly sharedIssuer: boolean;
+  /** Claims that pin a tenant (owner/namespace/org ids) on a shared issuer. */
+  readonly tenantClaims: readonly string[];
+  /** Known claims by canonical path string (`kubernetes\.io.namespace`). */
+  readonly claims: Readonly<Record<string, PresetClaim>>;
+  /** When this claim has one of these values, allow rules grant pull only unless `allowUntrustedEvents: true`. */
+  readonly untrustedEvents?: { readonly claim: ClaimPath; readonly oneOf: readonly ScalarValue[] };
+}

@@ -1,0 +1,107 @@
+import { isPathComponent } from '../registry/index.js';
+import { parseClaimPath, resolveClaim, formatClaimPath, type ClaimPath } from './claim-path.js';
+import { compileGlob, escapeRegex, globToRegexSource, hasGlob } from './glob.js';
+
+/**
+ * Repository patterns: globs with `${claim}` placeholders, e.g.
+ * `ci/${repository_owner_id}/${repository_id}/**`.
+ *
+ * A substituted value must be one valid repository path component (lower
+ * case, no "/", no "..", nothing outside the distribution grammar). Any other
+ * value makes the grant not apply: a claim can narrow a grant, never widen it.
+ * Values are escaped before they join the pattern, so they never act as globs.
+ */
+
+type Part = { readonly kind: 'glob'; readonly source: string } | { readonly kind: 'claim'; readonly path: ClaimPath };
+
+export interface RepositoryMatcher {
+  /** The pattern as written. */
+  readonly pattern: string;
+  readonly claimPaths: readonly ClaimPath[];
+  /** Substitutes the claims; undefined when a value is missing or not a valid path component. */
+  bind(claims: Readonly<Record<string, unknown>> | undefined): ((name: string) => boolean) | undefined;
+}
+
+const PLACEHOLDER_RE = /\$\{([^}]*)\}/g;
+// Literal parts of repository patterns: the repository path alphabet plus "*".
+const LITERAL_RE = /^[a-z0-9._/*-]*$/;
+const CACHE_LIMIT = 256;
+
+export function compileRepositoryPattern(pattern: string): RepositoryMatcher {
+  const parts: Part[] = [];
+  let last = 0;
+  for (const m of pattern.matchAll(PLACEHOLDER_RE)) {
+    pushLiteral(parts, pattern, pattern.slice(last, m.index));
+    const inner = m[1] as string;
+    if (inner === '') throw new Error(`empty placeholder in ${JSON.stringify(pattern)}`);
+    parts.push({ kind: 'claim', path: parseClaimPath(inner) });
+    last = m.index + m[0].length;
+  }
+  pushLiteral(parts, pattern, pattern.slice(last));
+  const claimPaths = parts.flatMap((p) => (p.kind === 'claim' ? [p.path] : []));
+
+  if (claimPaths.length === 0) {
+    const test = hasGlob(pattern) ? regexTest(compileGlob(pattern)) : (name: string) => name === pattern;
+    return { pattern, claimPaths, bind: () => test };
+  }
+
+  // Templated: the regex depends on the values; cache a bounded number of them.
+  const cache = new Map<string, (name: string) => boolean>();
+  const literalOnly = !hasGlob(pattern.replace(PLACEHOLDER_RE, ''));
+  return {
+    pattern,
+    claimPaths,
+    bind(claims) {
+      if (claims === undefined) return undefined;
+      const values: string[] = [];
+      for (const path of claimPaths) {
+        const value = templateValue(resolveClaim(claims, path));
+        if (value === undefined) return undefined;
+        values.push(value);
+      }
+      const key = values.join('/'); // "/" cannot occur inside a value
+      const hit = cache.get(key);
+      if (hit !== undefined) return hit;
+      let i = 0;
+      let test: (name: string) => boolean;
+      if (literalOnly) {
+        const expected = parts.map((p) => (p.kind === 'glob' ? p.source : (values[i++] as string))).join('');
+        test = (name) => name === expected;
+      } else {
+        const source = parts
+          .map((p, n) => (p.kind === 'glob' ? globToRegexSource(p.source, n === 0) : escapeRegex(values[i++] as string)))
+          .join('');
+        test = regexTest(new RegExp(`^(?:${source})$`));
+      }
+      if (cache.size >= CACHE_LIMIT) cache.clear();
+      cache.set(key, test);
+      return test;
+    },
+  };
+}
+
+function pushLiteral(parts: Part[], pattern: string, literal: string): void {
+  if (literal === '') return;
+  if (literal.includes('$')) throw new Error(`"$" outside a \${claim} placeholder in ${JSON.stringify(pattern)}`);
+  if (!LITERAL_RE.test(literal)) {
+    throw new Error(`${JSON.stringify(pattern)} can never match a repository: use lower-case letters, digits, ".", "_", "-", "/" and "*"`);
+  }
+  parts.push({ kind: 'glob', source: literal });
+}
+
+function regexTest(re: RegExp): (name: string) => boolean {
+  return (name) => re.test(name);
+}
+
+/** A claim value usable inside a repository name, or undefined. Non-negative integers are allowed (GitLab ids). */
+export function templateValue(value: unknown): string | undefined {
+  let text: string;
+  if (typeof value === 'string') text = value;
+  else if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) text = String(value);
+  else return undefined;
+  return isPathComponent(text) ? text : undefined;
+}
+
+export function describePlaceholders(m: RepositoryMatcher): string[] {
+  return m.claimPaths.map(formatClaimPath);
+}
