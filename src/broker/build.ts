@@ -10,6 +10,12 @@ import { TokenService } from '../issuance/token-service.js';
 import { createApp } from '../http/app.js';
 import type { Logger } from '../observability/logger.js';
 import { loadKeyRing } from './keys.js';
+// sessions: store + SessionService wiring (issue 4)
+import { readSecret } from '../config/index.js';
+import type { SessionService } from '../sessions/index.js';
+import type { Store } from '../store/index.js';
+import { openStore } from './store.js';
+import { buildSessions } from './sessions.js';
 
 /** The example policy shipped with the package (same relative place from src/ and dist/). */
 export const EXAMPLE_POLICY = fileURLToPath(new URL('../../examples/policy.yaml', import.meta.url));
@@ -28,6 +34,9 @@ export interface Broker {
   readonly verifier: OidcVerifier;
   readonly publicUrl: string;
   readonly devIssuer: DevIssuer | null;
+  /** The shared store (Redis) or this process's memory store. */
+  readonly store: Store;
+  readonly sessions: SessionService;
   /** Current compiled policy (follows reloads). */
   policy(): CompiledPolicy;
   /** Re-reads the policy file; keeps the last good policy on error. */
@@ -84,6 +93,27 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   }
   const policy = (): CompiledPolicy => (holder ? holder.current : (staticPolicy as CompiledPolicy));
 
+  // ---- sessions (issue 4): the store and everything stateful on it ----
+  // Secrets first: a failure here must not leave a Redis connection behind.
+  const adminToken = config.sessions.admin.enabled && config.sessions.admin.token
+    ? readSecret(config.sessions.admin.token, 'sessions.admin.token', options.env).trim()
+    : undefined;
+  const store = openStore(config, options.env, (state, error) =>
+    state === 'ready' ? logger.info({ store: state }, 'store ready') : logger.warn({ store: state, err: error?.message }, 'store not ready'),
+  );
+  let lastFailOpenLog = 0;
+  const sessions = buildSessions(config, store, {
+    ...(options.now ? { now: options.now } : {}),
+    onRateLimitFailOpen: (err) => {
+      // One line per 10 s at most: an outage must not become a log flood.
+      if (Date.now() - lastFailOpenLog < 10_000) return;
+      lastFailOpenLog = Date.now();
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'rate limits skipped: store unavailable (onStoreFailure: open)');
+    },
+  });
+  const trustedIssuerIds = new Set(issuers.map((i) => i.id));
+  // ---- end sessions ----
+
   const tokens = new TokenService({
     issuer: config.token.issuer,
     services: config.token.services,
@@ -92,6 +122,8 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     policy,
     signer: () => keyRing.signer,
     ...(options.now ? { now: options.now } : {}),
+    sessions,
+    issuerTrusted: (id) => trustedIssuerIds.has(id),
   });
 
   const app = createApp({
@@ -99,6 +131,11 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     jwks: () => keyRing.jwks(),
     logger,
     trustProxy: config.server.trustProxy,
+    readiness: async () => {
+      const health = await store.health();
+      return { ok: health.ok, checks: { store: health.ok ? `${health.kind} ok` : `${health.kind} ${health.state}: ${health.error ?? 'not ready'}` } };
+    },
+    ...(adminToken !== undefined ? { adminSessions: { sessions, token: adminToken } } : {}),
     ...(devIssuer
       ? {
           devIssuer: {
@@ -116,9 +153,13 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     `registry settings: auth.token.realm=${publicUrl}/token issuer=${config.token.issuer} service=${config.token.services.join('|')}`,
     `signing key ${active.id}: ${active.alg}, kid mode ${active.kidMode}, kid ${active.kid}`,
     `store: ${config.store.type}`,
+    `refresh tokens: ${sessions.refreshEnabled ? `on (${config.sessions.refreshTokens.rotate ? 'rotating' : 'echoed'})` : 'off'}; rate limits: ${config.sessions.rateLimits.enabled ? `on, fail ${config.sessions.rateLimits.onStoreFailure}` : 'off'}`,
     `policy: ${config.policy.file ?? `${EXAMPLE_POLICY} (example)`} version ${policy().version}`,
     ...config.issuers.map((i) => `trusted issuer ${i.id}: ${i.issuer} (audiences ${i.audiences.join(', ')})`),
   );
+  if (sessions.refreshEnabled && store.kind === 'memory') {
+    summary.push('WARNING: refresh tokens live in process memory: a restart logs every docker user out (use a redis store)');
+  }
   if (devIssuer) {
     summary.push(
       `DEVELOPMENT ISSUER ON: ${devIssuer.issuer} — anyone who can read ${config.dataDir} can mint identities; never use in production`,
@@ -135,6 +176,8 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     verifier,
     publicUrl,
     devIssuer,
+    store,
+    sessions,
     policy,
     summary,
     async reloadPolicy() {
@@ -147,6 +190,8 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
         if (!(r as { ok?: boolean }).ok) logger.warn({ warm: r }, 'could not prefetch issuer keys; will retry on demand');
       }
       if (holder && config.policy.watch) unwatch = await holder.watch();
+      // Serve even while Redis is down: paths that need it answer 503 until it is back (docs/sessions.md).
+      await store.waitUntilReady(2_000).catch(() => logger.warn({ store: store.kind }, 'store not ready yet; session paths answer 503 until it is'));
       server = await new Promise<Server>((resolve, reject) => {
         const s = app.listen(config.server.port, config.server.host, () => resolve(s));
         s.once('error', reject);
@@ -165,6 +210,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
         await new Promise<void>((resolve) => s.close(() => resolve()));
         s.closeAllConnections();
       }
+      await store.close();
     },
   };
 }

@@ -7,6 +7,7 @@ import { policyCommand } from './policy.js';
 import { serveCommand } from './serve.js';
 import { configCommand } from './config.js';
 import { devCommand } from './dev.js';
+import { sessionsCommand } from './sessions.js';
 
 const program = new Command('portcullis')
   .description('OIDC-federated token server for container registries')
@@ -22,6 +23,7 @@ program.addCommand(
 program.addCommand(configCommand());
 program.addCommand(devCommand());
 program.addCommand(policyCommand());
+program.addCommand(sessionsCommand());
 
 /** Expected failures are one line for a person, exit status 1; no stack traces. */
 function expected(err: unknown): string | null {

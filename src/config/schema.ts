@@ -68,6 +68,50 @@ const store = z.discriminatedUnion('type', [
   }),
 ]);
 
+// ---- sessions (refresh tokens, token exchange, single use, rate limits, admin) ----
+const limit = (points: number, durationSec: number) =>
+  z
+    .strictObject({ points: z.number().int().positive().default(points), durationSec: z.number().int().min(1).max(86_400).default(durationSec) })
+    .prefault({});
+
+const sessions = z
+  .strictObject({
+    refreshTokens: z
+      .strictObject({
+        enabled: z.boolean().optional().describe('hand out refresh tokens; default on with a redis store, off with memory (P15: lost on restart)'),
+        workloadLifetime: z.number().int().min(60).max(30 * 86_400).default(3600).describe('seconds, sessions of workload identities'),
+        personLifetime: z.number().int().min(60).max(30 * 86_400).default(43_200).describe('seconds, sessions of people'),
+        personIssuers: z.array(z.string().min(1)).default([]).describe('issuer ids whose identities are people'),
+        ruleLifetimes: z.record(z.string().min(1), z.number().int().min(60)).default({}).describe('rule id → session lifetime cap, seconds'),
+        rotate: z.boolean().default(false).describe('new refresh token on each use, with reuse detection (docker and skopeo do not store new ones)'),
+      })
+      .prefault({}),
+    idTokens: z
+      .strictObject({
+        singleUse: z.boolean().default(false).describe('every directly presented ID token may be used once'),
+        singleUseIssuers: z.array(z.string().min(1)).default([]).describe('issuer ids whose directly presented ID tokens are single use'),
+        singleUseRules: z.array(z.string().min(1)).default([]).describe('rule ids whose match makes a directly presented ID token single use'),
+      })
+      .prefault({}),
+    rateLimits: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        onStoreFailure: z.enum(['open', 'closed']).default('open').describe('store down: let requests through unlimited (open) or answer 503 (closed)'),
+        perIdentity: limit(300, 60),
+        perIp: limit(1200, 60),
+        perIssuer: limit(20_000, 60),
+      })
+      .prefault({}),
+    admin: z
+      .strictObject({
+        enabled: z.boolean().default(false).describe('serve /admin/sessions'),
+        token: secretRef.optional().describe('bearer credential for /admin/sessions'),
+      })
+      .refine((a) => !a.enabled || a.token !== undefined, { message: 'token: required when the admin endpoint is enabled', path: ['token'] })
+      .prefault({}),
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
@@ -100,6 +144,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   store: store.default({ type: 'memory', maxEntries: 100_000 }),
+  sessions,
   devIssuer: z
     .strictObject({
       enabled: z.boolean().default(false).describe('DEVELOPMENT ONLY: trust tokens minted by `portcullis dev token`'),
@@ -118,3 +163,4 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type IssuerEntry = z.infer<typeof issuerEntry>;
 export type SigningKeyEntry = z.infer<typeof signingKey>;
 export type StoreConfig = z.infer<typeof store>;
+export type SessionsConfig = z.infer<typeof sessions>;

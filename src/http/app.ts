@@ -5,6 +5,7 @@ import type { AuditRecord, TokenService } from '../issuance/token-service.js';
 import { RegistryError } from '../registry/index.js';
 import { errorMiddleware } from './errors.js';
 import { parseGetRequest, parsePostRequest } from './token-request.js';
+import { mountAdminSessions, type AdminSessionsDeps } from './admin-sessions.js';
 
 export interface DevIssuerRoutes {
   /** URL path prefix the development issuer lives under, e.g. "/dev". */
@@ -26,6 +27,8 @@ export interface AppDeps {
   trustProxy?: boolean;
   devIssuer?: DevIssuerRoutes;
   readiness?: () => Promise<ReadinessReport>;
+  /** /admin/sessions (list and revoke), only when configured. */
+  adminSessions?: AdminSessionsDeps;
 }
 
 /** The HTTP surface. Handlers only translate between HTTP and the services. */
@@ -72,6 +75,8 @@ export function createApp(deps: AppDeps): Koa {
     ctx.status = report.ok ? 200 : 503;
     ctx.body = { status: report.ok ? 'ready' : 'not ready', checks: report.checks };
   });
+
+  if (deps.adminSessions) mountAdminSessions(router, deps.adminSessions);
 
   if (deps.devIssuer) {
     const dev = deps.devIssuer;

@@ -20,6 +20,10 @@ const fieldsSchema = z.object({
   username: field('username'),
   password: field('password'),
   refresh_token: field('refresh_token'),
+  // RFC 8693 token exchange.
+  subject_token: field('subject_token'),
+  subject_token_type: field('subject_token_type'),
+  requested_token_type: field('requested_token_type'),
 });
 
 const GRANTS: readonly GrantType[] = ['password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange'];
@@ -107,6 +111,9 @@ export async function parsePostRequest(ctx: Context, clientIp: string): Promise<
     credential,
     grantType: grantType as GrantType,
     ...(f.refresh_token !== undefined ? { refreshToken: f.refresh_token } : {}),
+    ...(f.subject_token !== undefined ? { subjectToken: f.subject_token } : {}),
+    ...(f.subject_token_type !== undefined ? { subjectTokenType: f.subject_token_type } : {}),
+    ...(f.requested_token_type !== undefined ? { requestedTokenType: f.requested_token_type } : {}),
     clientIp,
   };
 }

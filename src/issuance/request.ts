@@ -20,5 +20,9 @@ export interface TokenRequest {
   /** POST only. */
   readonly grantType?: GrantType;
   readonly refreshToken?: string;
+  /** Token exchange (RFC 8693): the ID token being exchanged and its declared type. */
+  readonly subjectToken?: string;
+  readonly subjectTokenType?: string;
+  readonly requestedTokenType?: string;
   readonly clientIp?: string;
 }

@@ -14,6 +14,19 @@ import type { Decision, Policy } from '../policy/types.js';
 import type { TokenSigner } from '../keys/types.js';
 import type { TokenRequest } from './request.js';
 import { logHash } from '../observability/hash.js';
+import type { SessionService } from '../sessions/index.js';
+import { toRegistryError } from './session-errors.js';
+
+export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+/** Subject token types accepted for an exchange: an OIDC ID token is both. */
+export const SUBJECT_TOKEN_TYPES: readonly string[] = ['urn:ietf:params:oauth:token-type:id_token', 'urn:ietf:params:oauth:token-type:jwt'];
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+const REQUESTED_TOKEN_TYPES: readonly string[] = [ACCESS_TOKEN_TYPE, 'urn:ietf:params:oauth:token-type:refresh_token'];
+
+/** How the caller proved who it is. */
+type Source = 'id_token' | 'refresh' | 'exchange' | 'anonymous';
+
+export type IssuedBody = TokenResponse & { issued_token_type?: string };
 
 export interface TokenServiceOptions {
   /** The registry's auth.token.issuer. */
@@ -27,6 +40,13 @@ export interface TokenServiceOptions {
   policy: () => Policy;
   signer: () => TokenSigner;
   now?: () => number;
+  /**
+   * Refresh tokens, token exchange, single use and rate limits. Without it the
+   * service issues from directly presented ID tokens only (grant_type=password).
+   */
+  sessions?: SessionService;
+  /** Is this configured issuer id still trusted? Sessions from removed issuers stop refreshing. */
+  issuerTrusted?: (issuerId: string) => boolean;
 }
 
 /** What happened, for the audit log. Never holds a credential. */
@@ -44,10 +64,15 @@ export interface AuditRecord {
   policyVersion?: string;
   reason?: string;
   clientIp?: string;
+  /** GET, password, refresh_token or token-exchange. */
+  grant?: string;
+  /** Session id (never the refresh token) when one was used or opened. */
+  session?: string;
+  sessionOpened?: boolean;
 }
 
 export interface IssueResult {
-  body: TokenResponse;
+  body: IssuedBody;
   audit: AuditRecord;
 }
 
@@ -71,7 +96,8 @@ export class TokenService {
     if (request.clientIp !== undefined) audit.clientIp = request.clientIp;
     try {
       return await this.issueInner(request, audit);
-    } catch (err) {
+    } catch (thrown) {
+      const err = toRegistryError(thrown);
       if (err instanceof RegistryError) {
         audit.reason = err.message;
         throw Object.assign(err, { audit });
@@ -87,22 +113,44 @@ export class TokenService {
       throw new RegistryError(400, 'UNKNOWN_SERVICE', `unknown service ${JSON.stringify(service.slice(0, 100))}`, { service: service.slice(0, 100) });
     }
     audit.service = service;
-
-    if (request.method === 'POST') {
-      if (request.grantType !== 'password') {
-        throw new RegistryError(400, 'UNSUPPORTED', `grant_type ${JSON.stringify(request.grantType ?? '')} is not supported`);
-      }
-      if (request.credential.kind !== 'password') throw badRequest('grant_type=password needs "username" and "password"');
-    }
+    const grant = request.method === 'POST' ? (request.grantType ?? '') : 'GET';
+    audit.grant = grant === TOKEN_EXCHANGE ? 'token-exchange' : grant;
+    const sessions = this.options.sessions;
+    this.checkGrantShape(request, grant);
 
     const scopes = parseScopes(request.scopes);
     audit.requested = scopes.map(formatScope);
 
-    const identity = await this.authenticate(request, audit);
+    // Known up front: these requests fail without the store, so its failure is a 503 at the first store call.
+    const needsStore =
+      grant === 'refresh_token' || grant === TOKEN_EXCHANGE || (request.offline && sessions?.refreshEnabled === true);
+    // Cheapest limit first: before any signature check or store read for the caller.
+    if (sessions && request.clientIp !== undefined) await sessions.limits.checkIp(request.clientIp, needsStore);
+
+    let identity: Identity | null;
+    let source: Source;
+    let refreshToken: string | undefined;
+    if (grant === 'refresh_token') {
+      const refreshed = await (sessions as SessionService).refresh(request.refreshToken as string, service);
+      if (this.options.issuerTrusted && !this.options.issuerTrusted(refreshed.identity.issuerId)) {
+        throw unauthorized('the issuer of this session is no longer trusted; log in again');
+      }
+      identity = refreshed.identity;
+      source = 'refresh';
+      refreshToken = refreshed.token;
+      audit.session = refreshed.session.id;
+    } else if (grant === TOKEN_EXCHANGE) {
+      identity = await this.verifyIdToken(request.subjectToken as string, audit);
+      source = 'exchange';
+    } else {
+      identity = await this.authenticate(request, audit);
+      source = identity ? 'id_token' : 'anonymous';
+    }
     if (identity) {
       audit.issuer = identity.issuer;
       audit.subject = identity.subject;
       audit.tokenHash = identity.tokenHash.slice(0, 16);
+      if (sessions) await sessions.limits.checkIdentity(identity.issuer, identity.subject, needsStore);
     }
 
     const policy = this.options.policy();
@@ -114,6 +162,29 @@ export class TokenService {
     });
     audit.policyVersion = policy.version;
     audit.rules = decision.matchedRules;
+
+    if (identity && sessions) {
+      // Single use is checked after every cheaper refusal, so a bad request does not burn the token.
+      const once =
+        source === 'exchange' || (source === 'id_token' && sessions.singleUseRequired(identity, decision.matchedRules));
+      if (once && !(await sessions.consumeIdToken(identity, source === 'exchange' ? 'exchange' : 'direct'))) {
+        throw unauthorized('this ID token was already used; present a fresh one', { reason: 'replayed' });
+      }
+      // P15: a refresh token only when asked for (offline) or as the point of an exchange.
+      const wantsSession = source === 'exchange' || (source === 'id_token' && request.offline);
+      if (wantsSession && sessions.refreshEnabled) {
+        const opened = await sessions.start({
+          identity,
+          service,
+          origin: source === 'exchange' ? 'exchange' : request.method === 'GET' ? 'login' : 'password',
+          rules: decision.matchedRules,
+          ...(request.clientId !== undefined ? { clientId: request.clientId.slice(0, 100) } : {}),
+        });
+        refreshToken = opened.token;
+        audit.session = opened.session.id;
+        audit.sessionOpened = true;
+      }
+    }
 
     const lifetime = Math.min(this.options.lifetime, decision.tokenLifetime ?? Infinity);
     const claims = buildClaims({
@@ -130,7 +201,40 @@ export class TokenService {
     audit.granted = decision.access.filter((a) => a.actions.length > 0).map(formatScope);
     const denied = deniedScopes(scopes, decision);
     if (denied.length) audit.denied = denied;
-    return { body: tokenResponse(jwt, claims, { oauth: request.method === 'POST' }), audit };
+    const body: IssuedBody = tokenResponse(jwt, claims, {
+      oauth: request.method === 'POST',
+      ...(refreshToken !== undefined ? { refreshToken } : {}),
+    });
+    if (source === 'exchange') body.issued_token_type = ACCESS_TOKEN_TYPE;
+    return { body, audit };
+  }
+
+  /** Per-grant required fields, before any work. */
+  private checkGrantShape(request: TokenRequest, grant: string): void {
+    if (grant === 'GET') return;
+    const sessions = this.options.sessions;
+    if (grant === 'password') {
+      if (request.credential.kind !== 'password') throw badRequest('grant_type=password needs "username" and "password"');
+      return;
+    }
+    if (!sessions || (grant === 'refresh_token' && !sessions.refreshEnabled)) {
+      throw new RegistryError(400, 'UNSUPPORTED', `grant_type ${JSON.stringify(grant.slice(0, 100))} is not enabled on this server`);
+    }
+    if (grant === 'refresh_token') {
+      if (!request.refreshToken) throw badRequest('grant_type=refresh_token needs "refresh_token"');
+      return;
+    }
+    if (grant === TOKEN_EXCHANGE) {
+      if (!request.subjectToken) throw badRequest('token exchange needs "subject_token"');
+      if (request.subjectTokenType === undefined || !SUBJECT_TOKEN_TYPES.includes(request.subjectTokenType)) {
+        throw badRequest(`"subject_token_type" must be one of ${SUBJECT_TOKEN_TYPES.join(', ')}`);
+      }
+      if (request.requestedTokenType !== undefined && !REQUESTED_TOKEN_TYPES.includes(request.requestedTokenType)) {
+        throw badRequest(`"requested_token_type" must be one of ${REQUESTED_TOKEN_TYPES.join(', ')}`);
+      }
+      return;
+    }
+    throw new RegistryError(400, 'UNSUPPORTED', `grant_type ${JSON.stringify(grant.slice(0, 100))} is not supported`);
   }
 
   private async authenticate(request: TokenRequest, audit: AuditRecord): Promise<Identity | null> {
@@ -141,9 +245,13 @@ export class TokenService {
       throw badRequest('"account" does not match the Basic auth user name');
     }
     if (credential.password === '') throw unauthorized('empty password: send the OIDC ID token as the password');
-    audit.tokenHash = logHash(credential.password);
+    return this.verifyIdToken(credential.password, audit);
+  }
+
+  private async verifyIdToken(token: string, audit: AuditRecord): Promise<Identity> {
+    audit.tokenHash = logHash(token);
     try {
-      return await this.options.verifier.verify(credential.password);
+      return await this.options.verifier.verify(token);
     } catch (err) {
       if (err instanceof IdentityError) {
         if (err.code === 'jwks_unavailable') {

@@ -1,0 +1,70 @@
+import type Router from '@koa/router';
+import getRawBody from 'raw-body';
+import { RegistryError, badRequest } from '../registry/index.js';
+import type { SessionFilter, SessionService } from '../sessions/index.js';
+import { StoreError } from '../store/index.js';
+import { bearerGuard } from './admin-auth.js';
+
+export interface AdminSessionsDeps {
+  sessions: SessionService;
+  /** The configured bearer credential. */
+  token: string;
+}
+
+const MAX_BODY = 16 * 1024;
+const FILTER_KEYS = ['id', 'subject', 'issuer', 'rule', 'token'] as const;
+
+function filterOf(source: Record<string, unknown>): SessionFilter {
+  const filter: { -readonly [K in keyof SessionFilter]: SessionFilter[K] } = {};
+  for (const key of FILTER_KEYS) {
+    const v = source[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v === '' || v.length > 1024) throw badRequest(`"${key}" must be a non-empty string`);
+    filter[key] = v;
+  }
+  if (source.all === true || source.all === 'true') filter.all = true;
+  if (Object.keys(filter).length === 0) throw badRequest('give at least one of id, subject, issuer, rule, token, or all=true');
+  return filter;
+}
+
+async function storeCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof StoreError) throw new RegistryError(503, 'UNAVAILABLE', 'session store unavailable; retry shortly', undefined, 2);
+    throw err;
+  }
+}
+
+/**
+ * GET /admin/sessions?subject=…&issuer=…&rule=…&id=…  → { sessions: [...] }
+ * POST /admin/sessions/revoke  JSON {subject|issuer|rule|id|token|all}  → { revoked: n }
+ * Off unless configured; a refresh token to revoke travels in the body, never the URL.
+ */
+export function mountAdminSessions(router: Router, deps: AdminSessionsDeps): void {
+  // Constant-time compare of SHA-256 digests (admin-auth.ts).
+  const guard = bearerGuard(deps.token);
+
+  router.get('/admin/sessions', async (ctx) => {
+    guard(ctx);
+    const query: Record<string, unknown> = {};
+    for (const [k, v] of ctx.URL.searchParams) query[k] = v;
+    if ('token' in query) throw badRequest('send a refresh token in a POST body, not in the URL');
+    const filter = filterOf(Object.keys(query).length ? query : { all: true });
+    ctx.body = { sessions: await storeCall(() => deps.sessions.list(filter)) };
+  });
+
+  router.post('/admin/sessions/revoke', async (ctx) => {
+    guard(ctx);
+    if (!ctx.is('application/json')) throw new RegistryError(415, 'INVALID_REQUEST', 'send application/json');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await getRawBody(ctx.req, { limit: MAX_BODY, encoding: 'utf8' }));
+    } catch {
+      throw badRequest('body must be a JSON object of at most 16 KiB');
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest('body must be a JSON object');
+    const filter = filterOf(parsed as Record<string, unknown>);
+    ctx.body = { revoked: await storeCall(() => deps.sessions.revoke(filter)) };
+  });
+}

@@ -1,0 +1,15 @@
+export * from './types.js';
+export { SessionError, type SessionErrorCode } from './errors.js';
+export {
+  SessionService,
+  DEFAULT_REFRESH,
+  DEFAULT_ID_TOKENS,
+  DEFAULT_RATE_LIMITS,
+  type SessionServiceOptions,
+  type StartSession,
+  type RefreshedIdentity,
+} from './service.js';
+export { OneTimeCodes, MAX_CODE_LIFETIME_SEC } from './one-time-codes.js';
+export { RequestLimits, type LimitScope } from './rate-limits.js';
+export { REFRESH_TOKEN_PREFIX, ONE_TIME_CODE_PREFIX, isWellFormedSecret } from './secrets.js';
+export { parseSessionRecord, summarize } from './record.js';

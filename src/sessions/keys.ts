@@ -1,0 +1,27 @@
+import { sha256 } from '../observability/hash.js';
+
+/**
+ * Store keys used by sessions/. Issuers and subjects are hashed: they can be long
+ * and contain anything, keys are bounded and must not be ambiguous.
+ */
+export const sessionKeys = {
+  refresh: (tokenHash: string): string => `rt:${tokenHash}`,
+  /** Marks a refresh token rotated away, for reuse detection. */
+  rotated: (tokenHash: string): string => `rtu:${tokenHash}`,
+  idToken: (issuer: string, jti: string | undefined, tokenHash: string): string =>
+    `idt:${sha256(issuer)}:${jti !== undefined ? `j:${sha256(jti)}` : `h:${tokenHash}`}`,
+  oneTimeCode: (purpose: string, codeHash: string): string => `otc:${purpose}:${codeHash}`,
+};
+
+export const sessionIndexes = {
+  all: 's:all',
+  id: (id: string): string => `s:id:${id}`,
+  subject: (subject: string): string => `s:sub:${sha256(subject)}`,
+  issuer: (issuer: string): string => `s:iss:${sha256(issuer)}`,
+  rule: (rule: string): string => `s:rule:${rule}`,
+};
+
+export const rateLimitKeys = {
+  identity: (issuer: string, subject: string): string => sha256(`${issuer}\n${subject}`),
+  issuer: (issuer: string): string => sha256(issuer),
+};

@@ -1,0 +1,162 @@
+import type { Identity } from '../identity/types.js';
+import type { Store } from '../store/index.js';
+import { IdTokenLedger } from './single-use.js';
+import { OneTimeCodes } from './one-time-codes.js';
+import { RequestLimits } from './rate-limits.js';
+import { RefreshTokens } from './refresh-tokens.js';
+import { SessionDirectory } from './revocation.js';
+import type {
+  IdTokenSettings,
+  RateLimitSettings,
+  RefreshSettings,
+  SessionFilter,
+  SessionKind,
+  SessionOrigin,
+  SessionRecord,
+  SessionSummary,
+} from './types.js';
+
+export interface SessionServiceOptions {
+  store: Store;
+  refresh: RefreshSettings;
+  idTokens: IdTokenSettings;
+  rateLimits: RateLimitSettings;
+  now?: () => number;
+  /** Told when a rate limit was skipped because the store failed (fail-open). */
+  onRateLimitFailOpen?: (err: unknown) => void;
+}
+
+export interface StartSession {
+  readonly identity: Identity;
+  readonly service: string;
+  readonly origin: SessionOrigin;
+  /** Rules that matched when the session began. */
+  readonly rules: readonly string[];
+  readonly clientId?: string;
+}
+
+export interface RefreshedIdentity {
+  /** Rebuilt from the claims captured at login, for a fresh policy evaluation. */
+  readonly identity: Identity;
+  readonly session: SessionRecord;
+  /** What to return as refresh_token: the same token, or its successor with rotation. */
+  readonly token: string;
+}
+
+export const DEFAULT_REFRESH: RefreshSettings = {
+  enabled: true,
+  workloadLifetimeSec: 3600,
+  personLifetimeSec: 12 * 3600,
+  personIssuers: [],
+  ruleLifetimes: {},
+  rotate: false,
+};
+
+export const DEFAULT_ID_TOKENS: IdTokenSettings = { singleUse: false, singleUseIssuers: [], singleUseRules: [], clockSkewSec: 60 };
+
+export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
+  enabled: true,
+  onStoreFailure: 'open',
+  perIdentity: { points: 300, durationSec: 60 },
+  perIp: { points: 1200, durationSec: 60 },
+  perIssuer: { points: 20_000, durationSec: 60 },
+};
+
+/**
+ * Everything stateful about token requests, on one Store: refresh sessions,
+ * single-use ID tokens, one-time codes, rate limits, listing and revocation.
+ * Transport-neutral; refusals are SessionErrors, store failures StoreErrors.
+ */
+export class SessionService {
+  readonly store: Store;
+  readonly codes: OneTimeCodes;
+  readonly limits: RequestLimits;
+  private readonly refreshTokens: RefreshTokens;
+  private readonly ledger: IdTokenLedger;
+  private readonly directory: SessionDirectory;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SessionServiceOptions) {
+    this.store = options.store;
+    this.now = options.now ?? Date.now;
+    this.refreshTokens = new RefreshTokens(this.store, { rotate: options.refresh.rotate, now: this.now });
+    this.ledger = new IdTokenLedger(this.store, { clockSkewSec: options.idTokens.clockSkewSec, now: this.now });
+    this.directory = new SessionDirectory(this.store, this.refreshTokens);
+    this.codes = new OneTimeCodes(this.store);
+    this.limits = new RequestLimits(this.store, options.rateLimits, options.onRateLimitFailOpen);
+  }
+
+  get refreshEnabled(): boolean {
+    return this.options.refresh.enabled;
+  }
+
+  kindOf(identity: Identity): SessionKind {
+    return this.options.refresh.personIssuers.includes(identity.issuerId) ? 'person' : 'workload';
+  }
+
+  /** Seconds: the kind's default, capped by every matched rule that has a cap. */
+  lifetimeOf(identity: Identity, rules: readonly string[]): number {
+    const r = this.options.refresh;
+    let lifetime = this.kindOf(identity) === 'person' ? r.personLifetimeSec : r.workloadLifetimeSec;
+    for (const rule of rules) {
+      const cap = r.ruleLifetimes[rule];
+      if (cap !== undefined) lifetime = Math.min(lifetime, cap);
+    }
+    return lifetime;
+  }
+
+  /** Opens a session and returns its refresh token (the only time the token exists in clear). */
+  async start(input: StartSession): Promise<{ token: string; session: SessionRecord }> {
+    const { identity } = input;
+    return this.refreshTokens.create({
+      kind: this.kindOf(identity),
+      origin: input.origin,
+      issuer: identity.issuer,
+      issuerId: identity.issuerId,
+      subject: identity.subject,
+      claims: identity.claims,
+      idTokenHash: identity.tokenHash,
+      idTokenExpiresAt: identity.expiresAt,
+      ...(identity.tokenId !== undefined ? { idTokenId: identity.tokenId } : {}),
+      service: input.service,
+      rules: [...input.rules],
+      ...(input.clientId !== undefined ? { clientId: input.clientId } : {}),
+      lifetimeSec: this.lifetimeOf(identity, input.rules),
+    });
+  }
+
+  /** Validates a refresh token for `service` and rebuilds the identity it was issued to. */
+  async refresh(token: string, service: string): Promise<RefreshedIdentity> {
+    const { session, token: next } = await this.refreshTokens.redeem(token, service);
+    const identity: Identity = {
+      issuer: session.issuer,
+      subject: session.subject,
+      claims: session.claims,
+      issuerId: session.issuerId,
+      tokenHash: session.idTokenHash,
+      expiresAt: session.idTokenExpiresAt,
+      ...(session.idTokenId !== undefined ? { tokenId: session.idTokenId } : {}),
+    };
+    return { identity, session, token: next };
+  }
+
+  /** Records the ID token as used; false when it was used before (anywhere). */
+  consumeIdToken(identity: Identity, use: 'exchange' | 'direct'): Promise<boolean> {
+    return this.ledger.consume(identity, use);
+  }
+
+  /** Does configuration demand single use for this directly presented ID token? */
+  singleUseRequired(identity: Identity, matchedRules: readonly string[]): boolean {
+    const s = this.options.idTokens;
+    return s.singleUse || s.singleUseIssuers.includes(identity.issuerId) || matchedRules.some((r) => s.singleUseRules.includes(r));
+  }
+
+  list(filter: SessionFilter, limit?: number): Promise<SessionSummary[]> {
+    return this.directory.list(filter, limit);
+  }
+
+  /** Ends every matching session; returns how many. */
+  revoke(filter: SessionFilter): Promise<number> {
+    return this.directory.revoke(filter);
+  }
+}
