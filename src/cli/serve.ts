@@ -1,20 +1,31 @@
 import { Command } from 'commander';
+import { port } from './options.js';
 import { loadConfig } from '../config/index.js';
 import { buildBroker } from '../broker/build.js';
 import { createLogger } from '../observability/logger.js';
+import { isClusterWorker, isFirstWorker, parseWorkerCount, runPrimary } from './workers.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
     .description('run the token server (embedded development defaults when no configuration is given)')
     .option('-c, --config <file>', 'configuration file (default: $PORTCULLIS_CONFIG, else embedded defaults)')
-    .action(async (opts: { config?: string }) => {
+    // --workers: begin (multi-process mode; see ./workers.ts)
+    .option('-w, --workers <n>', 'processes sharing the port (node:cluster); the primary forwards SIGHUP/SIGTERM', parseWorkerCount, 1)
+    .option('-p, --port <port>', 'listen on this port instead of server.port', port)
+    .action(async (opts: { config?: string; workers: number; port?: number }) => {
       const loaded = await loadConfig(opts.config);
+      if (opts.port !== undefined) loaded.config.server.port = opts.port;
       const logger = createLogger(loaded.config.log.level);
+      if (opts.workers > 1 && !isClusterWorker()) {
+        await runPrimary(opts.workers, loaded.config, logger);
+        return;
+      }
+      // --workers: end
       const broker = await buildBroker(loaded, { logger });
       await broker.listen();
 
       const header = loaded.source ? `portcullis: configuration ${loaded.source}` : 'portcullis: no configuration file, running on embedded defaults';
-      process.stderr.write(`${[header, ...broker.summary].map((l) => `  ${l}`).join('\n').trimStart()}\n`);
+      if (isFirstWorker()) process.stderr.write(`${[header, ...broker.summary].map((l) => `  ${l}`).join('\n').trimStart()}\n`);
       logger.info({ url: broker.publicUrl, policyVersion: broker.policy().version }, 'ready');
 
       process.on('SIGHUP', () => {
