@@ -16,6 +16,7 @@ import type { SessionService } from '../sessions/index.js';
 import type { Store } from '../store/index.js';
 import { openStore } from './store.js';
 import { buildSessions } from './sessions.js';
+import { Metrics } from '../observability/metrics.js';
 
 /** The example policy shipped with the package (same relative place from src/ and dist/). */
 export const EXAMPLE_POLICY = fileURLToPath(new URL('../../examples/policy.yaml', import.meta.url));
@@ -75,16 +76,19 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   });
 
   const issuerAliases: Record<string, string> = devIssuer ? { dev: devIssuer.issuer } : {};
+  const metrics = config.metrics.enabled ? new Metrics() : undefined;
   let holder: PolicyHolder | null = null;
   let staticPolicy: CompiledPolicy | null = null;
   if (config.policy.file) {
     holder = await PolicyHolder.create({
       path: config.policy.file,
       issuerAliases,
-      onReload: (r) =>
-        r.ok
-          ? logger.info({ policyVersion: r.version, changed: r.changed }, 'policy reloaded')
-          : logger.error({ policyVersion: r.version, err: r.error.message }, 'policy reload failed; keeping the last good policy'),
+      onReload: (r) => {
+        metrics?.policyReloads.inc({ result: r.ok ? 'ok' : 'error' });
+        metrics?.setPolicyVersion(r.version);
+        if (r.ok) logger.info({ policyVersion: r.version, changed: r.changed }, 'policy reloaded');
+        else logger.error({ policyVersion: r.version, err: r.error.message }, 'policy reload failed; keeping the last good policy');
+      },
     });
   } else if (devIssuer) {
     staticPolicy = await loadPolicyFile(EXAMPLE_POLICY, { issuerAliases });
@@ -92,12 +96,11 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     throw new ConfigError('policy.file: required (the example policy only applies to the development issuer)');
   }
   const policy = (): CompiledPolicy => (holder ? holder.current : (staticPolicy as CompiledPolicy));
+  metrics?.setPolicyVersion(policy().version);
 
   // ---- sessions (issue 4): the store and everything stateful on it ----
   // Secrets first: a failure here must not leave a Redis connection behind.
-  const adminToken = config.sessions.admin.enabled && config.sessions.admin.token
-    ? readSecret(config.sessions.admin.token, 'sessions.admin.token', options.env).trim()
-    : undefined;
+  const adminToken = config.admin.enabled && config.admin.token ? readSecret(config.admin.token, 'admin.token', options.env).trim() : undefined;
   const store = openStore(config, options.env, (state, error) =>
     state === 'ready' ? logger.info({ store: state }, 'store ready') : logger.warn({ store: state, err: error?.message }, 'store not ready'),
   );
@@ -135,7 +138,13 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
       const health = await store.health();
       return { ok: health.ok, checks: { store: health.ok ? `${health.kind} ok` : `${health.kind} ${health.state}: ${health.error ?? 'not ready'}` } };
     },
-    ...(adminToken !== undefined ? { adminSessions: { sessions, token: adminToken } } : {}),
+    ...(adminToken !== undefined
+      ? {
+          adminSessions: { sessions, token: adminToken },
+          adminExplain: { policy, token: adminToken, defaultService: config.token.services[0] as string },
+        }
+      : {}),
+    ...(metrics ? { metrics } : {}),
     ...(devIssuer
       ? {
           devIssuer: {
@@ -183,6 +192,8 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     async reloadPolicy() {
       if (!holder) return { ok: true, version: policy().version };
       const r = await holder.reload();
+      metrics?.policyReloads.inc({ result: r.ok ? 'ok' : 'error' });
+      metrics?.setPolicyVersion(r.version);
       return r.ok ? { ok: true, version: r.version } : { ok: false, version: r.version, error: r.error.message };
     },
     async listen() {

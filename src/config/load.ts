@@ -44,8 +44,16 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): Config {
 function resolvePaths(config: Config, baseDir: string): Config {
   const abs = (p: string): string => path.resolve(baseDir, p);
   const fileRef = (ref: SecretRef): SecretRef => ('file' in ref ? { file: abs(ref.file) } : ref);
+  const store = config.store.type === 'redis' && config.store.password ? { ...config.store, password: fileRef(config.store.password) } : config.store;
+  if (store.type === 'redis' && store.tls) {
+    const tls = { ...store.tls };
+    for (const k of ['caFile', 'certFile', 'keyFile'] as const) if (tls[k]) tls[k] = abs(tls[k]);
+    store.tls = tls;
+  }
   return {
     ...config,
+    store,
+    admin: { ...config.admin, ...(config.admin.token ? { token: fileRef(config.admin.token) } : {}) },
     dataDir: abs(config.dataDir),
     policy: { ...config.policy, ...(config.policy.file ? { file: abs(config.policy.file) } : {}) },
     keys: {

@@ -68,7 +68,7 @@ const store = z.discriminatedUnion('type', [
   }),
 ]);
 
-// ---- sessions (refresh tokens, token exchange, single use, rate limits, admin) ----
+// ---- sessions (refresh tokens, token exchange, single use, rate limits) ----
 const limit = (points: number, durationSec: number) =>
   z
     .strictObject({ points: z.number().int().positive().default(points), durationSec: z.number().int().min(1).max(86_400).default(durationSec) })
@@ -101,13 +101,6 @@ const sessions = z
         perIp: limit(1200, 60),
         perIssuer: limit(20_000, 60),
       })
-      .prefault({}),
-    admin: z
-      .strictObject({
-        enabled: z.boolean().default(false).describe('serve /admin/sessions'),
-        token: secretRef.optional().describe('bearer credential for /admin/sessions'),
-      })
-      .refine((a) => !a.enabled || a.token !== undefined, { message: 'token: required when the admin endpoint is enabled', path: ['token'] })
       .prefault({}),
   })
   .prefault({});
@@ -149,6 +142,18 @@ export const configSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(false).describe('DEVELOPMENT ONLY: trust tokens minted by `portcullis dev token`'),
       audience: z.string().min(1).default('portcullis'),
+    })
+    .prefault({}),
+  admin: z
+    .strictObject({
+      enabled: z.boolean().default(false).describe('serve the operator endpoints /admin/sessions and /admin/explain'),
+      token: secretRef.optional().describe('bearer credential for /admin/*'),
+    })
+    .refine((a) => !a.enabled || a.token !== undefined, { message: 'token: required when the admin endpoints are enabled', path: ['token'] })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('serve Prometheus metrics at /metrics'),
     })
     .prefault({}),
   log: z

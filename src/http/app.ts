@@ -6,6 +6,8 @@ import { RegistryError } from '../registry/index.js';
 import { errorMiddleware } from './errors.js';
 import { parseGetRequest, parsePostRequest } from './token-request.js';
 import { mountAdminSessions, type AdminSessionsDeps } from './admin-sessions.js';
+import { mountAdminExplain, type AdminExplainDeps } from './admin-explain.js';
+import type { Metrics } from '../observability/metrics.js';
 
 export interface DevIssuerRoutes {
   /** URL path prefix the development issuer lives under, e.g. "/dev". */
@@ -29,31 +31,43 @@ export interface AppDeps {
   readiness?: () => Promise<ReadinessReport>;
   /** /admin/sessions (list and revoke), only when configured. */
   adminSessions?: AdminSessionsDeps;
+  /** /admin/explain (decision traces against the running policy), only when configured. */
+  adminExplain?: AdminExplainDeps;
+  /** Prometheus metrics; /metrics is served when given. */
+  metrics?: Metrics;
 }
 
 /** The HTTP surface. Handlers only translate between HTTP and the services. */
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.trustProxy ?? false });
   const router = new Router();
-  const audit = (record: AuditRecord): void => {
+  const metrics = deps.metrics;
+  const audit = (record: AuditRecord, status: number, started: bigint): void => {
     deps.logger.info({ audit: record }, record.outcome === 'issued' ? 'token issued' : 'token refused');
+    if (metrics) {
+      metrics.tokenRequests.inc({ outcome: record.outcome, grant: record.grant ?? 'unknown', status: String(status) });
+      metrics.tokenDuration.observe({ outcome: record.outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+      if (record.denied) metrics.deniedScopes.inc(record.denied.length);
+    }
   };
 
   const token = async (ctx: Koa.Context, parse: () => Promise<ReturnType<typeof parseGetRequest>> | ReturnType<typeof parseGetRequest>) => {
+    const started = process.hrtime.bigint();
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Pragma', 'no-cache');
     try {
       const result = await deps.tokens.issue(await parse());
-      audit(result.audit);
+      audit(result.audit, 200, started);
       ctx.set('X-Portcullis-Decision', result.audit.decision);
       ctx.body = result.body;
     } catch (err) {
       const record = (err as { audit?: AuditRecord }).audit;
+      const status = err instanceof RegistryError ? err.status : 500;
       if (record) {
-        audit(record);
+        audit(record, status, started);
         ctx.set('X-Portcullis-Decision', record.decision);
       } else if (err instanceof RegistryError) {
-        audit({ decision: '-', outcome: 'refused', reason: err.message, clientIp: ctx.ip });
+        audit({ decision: '-', outcome: 'refused', reason: err.message, clientIp: ctx.ip }, status, started);
       }
       throw err;
     }
@@ -77,6 +91,13 @@ export function createApp(deps: AppDeps): Koa {
   });
 
   if (deps.adminSessions) mountAdminSessions(router, deps.adminSessions);
+  if (deps.adminExplain) mountAdminExplain(router, deps.adminExplain);
+  if (metrics) {
+    router.get('/metrics', async (ctx) => {
+      ctx.type = metrics.registry.contentType;
+      ctx.body = await metrics.registry.metrics();
+    });
+  }
 
   if (deps.devIssuer) {
     const dev = deps.devIssuer;

@@ -46,8 +46,8 @@ async function brokerOn(redisUrl: string, extraSessions: Record<string, unknown>
     logLevel: 'warn',
     extra: {
       store: { type: 'redis', url: redisUrl, keyPrefix: 'itest:', commandTimeoutMs: 300 },
+      admin: { enabled: true, token: { file: path.join(secretsDir, 'admin-token') } },
       sessions: {
-        admin: { enabled: true, token: { file: path.join(secretsDir, 'admin-token') } },
         rateLimits: { perIdentity: { points: 1000, durationSec: 60 } },
         ...extraSessions,
       },
