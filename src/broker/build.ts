@@ -101,7 +101,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   // ---- sessions (issue 4): the store and everything stateful on it ----
   // Secrets first: a failure here must not leave a Redis connection behind.
   const adminToken = config.admin.enabled && config.admin.token ? readSecret(config.admin.token, 'admin.token', options.env).trim() : undefined;
-  const store = openStore(config, options.env, (state, error) =>
+  const store = await openStore(config, options.env, (state, error) =>
     state === 'ready' ? logger.info({ store: state }, 'store ready') : logger.warn({ store: state, err: error?.message }, 'store not ready'),
   );
   let lastFailOpenLog = 0;

@@ -45,6 +45,6 @@ export function storeOptionsOf(
 }
 
 /** Opens the configured store (a Redis store starts connecting in the background). */
-export function openStore(config: Config, env?: NodeJS.ProcessEnv, onStateChange?: (state: StoreState, error?: Error) => void): Store {
+export function openStore(config: Config, env?: NodeJS.ProcessEnv, onStateChange?: (state: StoreState, error?: Error) => void): Promise<Store> {
   return createStore(storeOptionsOf(config, env, onStateChange));
 }

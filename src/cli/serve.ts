@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { port } from './options.js';
 import { loadConfig } from '../config/index.js';
 import { buildBroker } from '../broker/build.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger, flushLogs } from '../observability/logger.js';
 import { isClusterWorker, isFirstWorker, parseWorkerCount, runPrimary } from './workers.js';
 
 export function serveCommand(): Command {
@@ -40,7 +40,10 @@ export function serveCommand(): Command {
         logger.info({ signal }, 'shutting down');
         const force = setTimeout(() => process.exit(1), 10_000);
         force.unref();
-        void broker.close().then(() => process.exit(0));
+        void broker
+          .close()
+          .then(() => flushLogs(logger))
+          .then(() => process.exit(0));
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));

@@ -40,7 +40,7 @@ async function withSessions<T>(configPath: string | undefined, fn: (s: ReturnTyp
   if (config.store.type === 'memory') {
     throw new StoreError('invalid_config', 'the memory store lives inside the server process: use a redis store, or the /admin/sessions endpoint');
   }
-  const store = openStore(config);
+  const store = await openStore(config);
   try {
     await store.waitUntilReady(5_000);
     return await fn(buildSessions(config, store));

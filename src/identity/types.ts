@@ -42,6 +42,9 @@ export class IdentityError extends Error {
 }
 
 export interface IdentityVerifier {
-  /** Resolves to a verified Identity or rejects with IdentityError. */
-  verify(token: string): Promise<Identity>;
+  /**
+   * Resolves to a verified Identity or rejects with IdentityError.
+   * `tokenHash` (base64url SHA-256 of `token`) saves hashing twice when the caller already has it.
+   */
+  verify(token: string, tokenHash?: string): Promise<Identity>;
 }

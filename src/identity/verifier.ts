@@ -37,10 +37,10 @@ export class OidcVerifier implements IdentityVerifier {
     return this.keys.warm(this.issuers.entries);
   }
 
-  async verify(token: string): Promise<Identity> {
+  async verify(token: string, precomputedHash?: string): Promise<Identity> {
     if (typeof token !== 'string' || token.length === 0) throw new IdentityError('malformed', 'no token');
     if (token.length > MAX_TOKEN_BYTES) throw new IdentityError('malformed', `token is longer than ${MAX_TOKEN_BYTES} bytes`);
-    const tokenHash = hashToken(token);
+    const tokenHash = precomputedHash ?? hashToken(token);
     const cached = this.cache?.get(tokenHash, this.now() / 1000);
     if (cached) return cached;
 

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import {
   RegistryError,
+  randomId,
   badRequest,
   buildClaims,
   formatScope,
@@ -13,7 +13,7 @@ import { IdentityError, type Identity, type IdentityVerifier } from '../identity
 import type { Decision, Policy } from '../policy/types.js';
 import type { TokenSigner } from '../keys/types.js';
 import type { TokenRequest } from './request.js';
-import { logHash } from '../observability/hash.js';
+import { sha256 } from '../observability/hash.js';
 import type { SessionService } from '../sessions/index.js';
 import { toRegistryError } from './session-errors.js';
 
@@ -92,7 +92,7 @@ export class TokenService {
   }
 
   async issue(request: TokenRequest): Promise<IssueResult> {
-    const audit: AuditRecord = { decision: randomBytes(9).toString('base64url'), outcome: 'refused' };
+    const audit: AuditRecord = { decision: randomId(9), outcome: 'refused' };
     if (request.clientIp !== undefined) audit.clientIp = request.clientIp;
     try {
       return await this.issueInner(request, audit);
@@ -249,9 +249,10 @@ export class TokenService {
   }
 
   private async verifyIdToken(token: string, audit: AuditRecord): Promise<Identity> {
-    audit.tokenHash = logHash(token);
+    const hash = sha256(token);
+    audit.tokenHash = hash.slice(0, 16);
     try {
-      return await this.options.verifier.verify(token);
+      return await this.options.verifier.verify(token, hash);
     } catch (err) {
       if (err instanceof IdentityError) {
         if (err.code === 'jwks_unavailable') {

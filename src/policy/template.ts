@@ -45,6 +45,9 @@ export function compileRepositoryPattern(pattern: string): RepositoryMatcher {
     return { pattern, claimPaths, bind: () => test };
   }
 
+  const fast = prefixTemplate(pattern, parts, claimPaths);
+  if (fast !== undefined) return fast;
+
   // Templated: the regex depends on the values; cache a bounded number of them.
   const cache = new Map<string, (name: string) => boolean>();
   const literalOnly = !hasGlob(pattern.replace(PLACEHOLDER_RE, ''));
@@ -76,6 +79,47 @@ export function compileRepositoryPattern(pattern: string): RepositoryMatcher {
       if (cache.size >= CACHE_LIMIT) cache.clear();
       cache.set(key, test);
       return test;
+    },
+  };
+}
+
+/**
+ * The common shape `literal/${claim}/…/${claim}<glob>`: no wildcard before the
+ * last placeholder. The bound values then only form a literal prefix, and the
+ * tail glob compiles once: no regex per distinct claim value (a fleet has
+ * thousands of repository ids, which would thrash a cache of bound regexes).
+ */
+function prefixTemplate(pattern: string, parts: readonly Part[], claimPaths: readonly ClaimPath[]): RepositoryMatcher | undefined {
+  let last = -1;
+  for (let n = 0; n < parts.length; n++) if ((parts[n] as Part).kind === 'claim') last = n;
+  const head = parts.slice(0, last + 1);
+  if (head.some((p) => p.kind === 'glob' && hasGlob(p.source))) return undefined;
+  const tail = parts
+    .slice(last + 1)
+    .map((p) => (p.kind === 'glob' ? p.source : ''))
+    .join('');
+  const tailRe = hasGlob(tail) ? new RegExp(`^(?:${globToRegexSource(tail, false)})$`) : undefined;
+  return {
+    pattern,
+    claimPaths,
+    bind(claims) {
+      if (claims === undefined) return undefined;
+      let prefix = '';
+      let i = 0;
+      for (const p of head) {
+        if (p.kind === 'glob') {
+          prefix += p.source;
+          continue;
+        }
+        const value = templateValue(resolveClaim(claims, claimPaths[i++] as ClaimPath));
+        if (value === undefined) return undefined;
+        prefix += value;
+      }
+      if (tailRe === undefined) {
+        const expected = prefix + tail;
+        return (name) => name === expected;
+      }
+      return (name) => name.startsWith(prefix) && tailRe.test(name.slice(prefix.length));
     },
   };
 }

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { AccessEntry } from './access.js';
 import { formatScope } from './scope.js';
+import { randomId } from './random-id.js';
 
 /** Claims of a registry bearer token, shaped exactly as distribution decodes them. */
 export interface RegistryClaims {
@@ -40,7 +40,7 @@ export function buildClaims(input: ClaimsInput): RegistryClaims {
     exp: iat + expiresIn,
     nbf: iat,
     iat,
-    jti: randomBytes(16).toString('base64url'),
+    jti: randomId(16),
     access: input.access,
   };
 }

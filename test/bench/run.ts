@@ -4,6 +4,7 @@
  * here. The machine's cores are shared by both, which the output states. Bounded: every phase
  * has a fixed duration; the whole run takes a few minutes.
  *   BENCH_SECONDS (default 8), BENCH_CONNECTIONS (default 48) shorten or widen the phases.
+ *   BENCH_QUICK=1 runs only the two GET scenarios (for iterating on the hot path).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -106,6 +107,18 @@ function pinSelf(cpus: string): void {
   if (taskset) execFileSync(taskset, ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
 }
 
+/** Runs the broker under `--cpu-prof` on one load shape and prints where its time went. */
+async function profile(name: string, shape: LoadShape, policyFile: string): Promise<void> {
+  for (const f of await profiles()) await rm(f);
+  log(`\n== CPU profile of the broker: ${name} ==`);
+  const s = await broker({ logLevel: name.includes('info') ? 'info' : 'warn', spawn: { cpuProfDir: profDir, logFile: join(work, 'profile.log') } }, policyFile);
+  const r = await measure(s, shape);
+  await stop(s);
+  const files = await profiles();
+  if (files.length === 0) log('  no profile written');
+  else log(formatSummary(await summariseProfiles(files, 15, r.startedAt - s.spawnedAt)));
+}
+
 /** A file stays non-empty only when the profiler ran; workers each write their own. */
 async function profiles(): Promise<string[]> {
   return (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(profDir, f));
@@ -141,7 +154,7 @@ async function main(): Promise<void> {
   // 1. Fresh ID token per request; full policy and audit log on (level info, one record per token, to a file).
   log('\n[1] GET /token, fresh ID token per request (broker log level info: one audit record per token, to a file)');
   const auditLog = join(work, 'audit.log');
-  let s = await broker({ logLevel: 'info', spawn: { logFile: auditLog } }, policy.file);
+  let s = await broker({ logLevel: (process.env.BENCH_FRESH_LEVEL as LogLevel | undefined) ?? 'info', spawn: { logFile: auditLog } }, policy.file);
   await probeGet(s.url, pool[0] as BenchRequest);
   const fresh = await measure(s, freshGet(pool));
   await stop(s);
@@ -165,6 +178,12 @@ async function main(): Promise<void> {
   await stop(s);
   add('GET same token', 'broker', rep, { ratio: pair(rep, repBase) });
   add('GET same token', 'baseline', repBase);
+
+  if (process.env.BENCH_QUICK === '1') {
+    log(`\nquick: fresh ${pair(fresh, freshBase).toFixed(2)}× baseline, repeated ${pair(rep, repBase).toFixed(2)}× baseline`);
+    if (process.env.BENCH_PROFILE === '1') await profile('fresh token, log level info (audit on)', freshGet(pool), policy.file);
+    return;
+  }
 
   // 3–5. Session grants: skipped with a clear line while the grants are not implemented.
   // Refresh chains are seeded from ID tokens the broker accepts any number of times on GET.
@@ -283,16 +302,7 @@ async function main(): Promise<void> {
   // Where the time goes: profile the broker on the fresh-token path (and the cached path if it missed).
   const toProfile: { name: string; shape: LoadShape }[] = [{ name: 'fresh token, log level info (audit on)', shape: freshGet(pool) }];
   if (pair(rep, repBase) < 1.5) toProfile.push({ name: 'same token re-presented, log level warn', shape: repeatedGet(repeated) });
-  for (const p of toProfile) {
-    for (const f of await profiles()) await rm(f);
-    log(`\n== CPU profile of the broker: ${p.name} ==`);
-    s = await broker({ logLevel: p.name.includes('info') ? 'info' : 'warn', spawn: { cpuProfDir: profDir, logFile: join(work, 'profile.log') } }, policy.file);
-    const r = await measure(s, p.shape);
-    await stop(s);
-    const files = await profiles();
-    if (files.length === 0) log('  no profile written');
-    else log(formatSummary(await summariseProfiles(files, 15, r.startedAt - s.spawnedAt)));
-  }
+  for (const p of toProfile) await profile(p.name, p.shape, policy.file);
 
   await writeFile(join(work, 'results.json'), JSON.stringify({ machine: machine(), rows, targets }, null, 2));
   log(`\nfiles (configs, policy, logs, profiles, results.json): ${work}`);

@@ -1,7 +1,8 @@
 import { Cluster } from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisStore, StoreUnavailableError, slotTag } from '../../../src/store/index.js';
+import { StoreUnavailableError, slotTag } from '../../../src/store/index.js';
+import { RedisStore } from '../../../src/store/redis-store.js';
 import { startRedisCluster } from '../../helpers/redis.js';
 import type { RedisClusterHandle } from '../../helpers/redis.js';
 import { describeStoreContract } from '../../unit/store/store-contract.js';

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisStore, StoreUnavailableError, createStore } from '../../../src/store/index.js';
+import { StoreUnavailableError, createStore } from '../../../src/store/index.js';
+import { RedisStore } from '../../../src/store/redis-store.js';
 import type { Store, StoreState } from '../../../src/store/index.js';
 import { startRedis } from '../../helpers/redis.js';
 import type { RedisServer } from '../../helpers/redis.js';
@@ -123,7 +124,7 @@ describe('RedisStore on a real redis-server', () => {
   });
 
   it('createStore builds a RedisStore from config', async () => {
-    const store = createStore({ keyPrefix: 'factory:', redis: { url: server.url } });
+    const store = await createStore({ keyPrefix: 'factory:', redis: { url: server.url } });
     opened.push(store);
     expect(store.kind).toBe('redis');
     await store.waitUntilReady(5_000);

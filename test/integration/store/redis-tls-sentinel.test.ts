@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisStore, StoreUnavailableError } from '../../../src/store/index.js';
+import { StoreUnavailableError } from '../../../src/store/index.js';
+import { RedisStore } from '../../../src/store/redis-store.js';
 import { makeTestCertificates, startRedis, startRedisSentinel } from '../../helpers/redis.js';
 import type { RedisServer, RedisSentinelHandle, TestCertificates } from '../../helpers/redis.js';
 

@@ -125,41 +125,41 @@ describe('MemoryStore sweep', () => {
 
 describe('createStore', () => {
   it('gives a memory store without redis config, honouring the prefix', async () => {
-    const store = createStore({ keyPrefix: 'app:', memory: { maxEntries: 10 } });
+    const store = await createStore({ keyPrefix: 'app:', memory: { maxEntries: 10 } });
     expect(store.kind).toBe('memory');
     expect(store.keyPrefix).toBe('app:');
     expect((store as MemoryStore).maxEntries).toBe(10);
     await store.close();
-    const plain = createStore();
+    const plain = await createStore();
     expect(plain.keyPrefix).toBe('portcullis:');
     await plain.close();
   });
 
-  it('refuses an unusable redis config before connecting', () => {
-    const codeOf = (fn: () => unknown): string | undefined => {
+  it('refuses an unusable redis config before connecting', async () => {
+    const codeOf = async (fn: () => Promise<unknown>): Promise<string | undefined> => {
       try {
-        fn();
+        await fn();
       } catch (e) {
         return e instanceof StoreError ? e.code : 'not-a-store-error';
       }
       return undefined;
     };
-    expect(codeOf(() => createStore({ redis: {} }))).toBe('invalid_config');
-    expect(codeOf(() => createStore({ redis: { url: 'redis://h', cluster: [{ host: 'h', port: 1 }] } }))).toBe(
+    expect(await codeOf(() => createStore({ redis: {} }))).toBe('invalid_config');
+    expect(await codeOf(() => createStore({ redis: { url: 'redis://h', cluster: [{ host: 'h', port: 1 }] } }))).toBe(
       'invalid_config',
     );
-    expect(codeOf(() => createStore({ redis: { url: 'http://h:6379' } }))).toBe('invalid_config');
-    expect(codeOf(() => createStore({ redis: { url: 'redis://h:6379/not-a-db' } }))).toBe('invalid_config');
-    expect(codeOf(() => createStore({ redis: { sentinels: [{ host: 'h', port: 26379 }] } }))).toBe('invalid_config');
-    expect(codeOf(() => createStore({ redis: { cluster: [] } }))).toBe('invalid_config');
-    expect(codeOf(() => createStore({ redis: { url: 'redis://h', commandTimeoutMs: 0 } }))).toBe('invalid_config');
-    expect(codeOf(() => createStore({ redis: { url: 'redis://h', keyPrefix: '{tag}' } }))).toBe('invalid_config');
+    expect(await codeOf(() => createStore({ redis: { url: 'http://h:6379' } }))).toBe('invalid_config');
+    expect(await codeOf(() => createStore({ redis: { url: 'redis://h:6379/not-a-db' } }))).toBe('invalid_config');
+    expect(await codeOf(() => createStore({ redis: { sentinels: [{ host: 'h', port: 26379 }] } }))).toBe('invalid_config');
+    expect(await codeOf(() => createStore({ redis: { cluster: [] } }))).toBe('invalid_config');
+    expect(await codeOf(() => createStore({ redis: { url: 'redis://h', commandTimeoutMs: 0 } }))).toBe('invalid_config');
+    expect(await codeOf(() => createStore({ redis: { url: 'redis://h', keyPrefix: '{tag}' } }))).toBe('invalid_config');
   });
 
-  it('does not echo a password from a malformed url', () => {
+  it('does not echo a password from a malformed url', async () => {
     let caught: unknown;
     try {
-      createStore({ redis: { url: 'redis://user:hunter2@[bad' } });
+      await createStore({ redis: { url: 'redis://user:hunter2@[bad' } });
     } catch (e) {
       caught = e;
     }
