@@ -18,7 +18,6 @@ export function buildSessions(
       workloadLifetimeSec: s.refreshTokens.workloadLifetime,
       personLifetimeSec: s.refreshTokens.personLifetime,
       personIssuers: s.refreshTokens.personIssuers,
-      ruleLifetimes: s.refreshTokens.ruleLifetimes,
       rotate: s.refreshTokens.rotate,
     },
     idTokens: { ...s.idTokens, clockSkewSec },

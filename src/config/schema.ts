@@ -82,7 +82,6 @@ const sessions = z
         workloadLifetime: z.number().int().min(60).max(30 * 86_400).default(3600).describe('seconds, sessions of workload identities'),
         personLifetime: z.number().int().min(60).max(30 * 86_400).default(43_200).describe('seconds, sessions of people'),
         personIssuers: z.array(z.string().min(1)).default([]).describe('issuer ids whose identities are people'),
-        ruleLifetimes: z.record(z.string().min(1), z.number().int().min(60)).default({}).describe('rule id → session lifetime cap, seconds'),
         rotate: z.boolean().default(false).describe('new refresh token on each use, with reuse detection (docker and skopeo do not store new ones)'),
       })
       .prefault({}),

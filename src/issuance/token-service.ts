@@ -177,7 +177,9 @@ export class TokenService {
           identity,
           service,
           origin: source === 'exchange' ? 'exchange' : request.method === 'GET' ? 'login' : 'password',
-          rules: decision.matchedRules,
+          // The rules this identity falls under (a login asks for no scope, so none "granted" anything).
+          rules: decision.applyingRules ?? decision.matchedRules,
+          ...(decision.refreshLifetime !== undefined ? { lifetimeCap: decision.refreshLifetime } : {}),
           ...(request.clientId !== undefined ? { clientId: request.clientId.slice(0, 100) } : {}),
         });
         refreshToken = opened.token;

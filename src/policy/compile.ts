@@ -146,6 +146,7 @@ function compileRule(input: RuleInput, index: number, options: CompileOptions, i
     ...(untrustedGuard === undefined ? {} : { untrustedGuard }),
     grants,
     ...(input.tokenLifetime === undefined ? {} : { tokenLifetime: input.tokenLifetime }),
+    ...(input.refreshLifetime === undefined ? {} : { refreshLifetime: input.refreshLifetime }),
   };
 }
 

@@ -25,6 +25,7 @@ export interface CompiledRule {
   readonly untrustedGuard?: Check;
   readonly grants: readonly CompiledGrant[];
   readonly tokenLifetime?: number;
+  readonly refreshLifetime?: number;
 }
 
 /**

@@ -123,6 +123,7 @@ const Rule = z
     clientIp: OneOrMany(z.string().min(1)).optional().describe('the client IP must be in one of these CIDR ranges'),
     grants: z.array(Grant).min(1),
     tokenLifetime: z.number().int().min(1).max(86_400).optional().describe('cap on the bearer token lifetime, seconds'),
+    refreshLifetime: z.number().int().min(60).max(30 * 86_400).optional().describe('cap on the lifetime of a session (refresh token) opened under this rule, seconds'),
     /** Opt-in: let the provider's untrusted events (pull requests, merge requests) push and delete. */
     allowUntrustedEvents: z.boolean().optional().describe("opt-in: let the preset's untrusted events (pull/merge requests) push and delete"),
   })
@@ -135,6 +136,9 @@ const Rule = z
     }
     if (r.anonymous === true && r.when !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['when'], message: 'anonymous requests have no claims' });
+    }
+    if (r.effect === 'deny' && r.refreshLifetime !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['refreshLifetime'], message: 'only allow rules cap the session lifetime' });
     }
     if (r.effect === 'deny' && r.tokenLifetime !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['tokenLifetime'], message: 'only allow rules cap the token lifetime' });

@@ -69,12 +69,15 @@ export function candidateRules(policy: CompiledPolicyData, request: PolicyReques
 export function evaluatePolicy(policy: CompiledPolicyData, request: PolicyRequest, trace?: DecisionTrace): Decision {
   const candidates = candidateRules(policy, request, trace !== undefined);
   const resources: ResourceState[] = mergeScopes(request.scopes).map((scope) => ({ scope, allow: new Map(), deny: new Map() }));
-  if (candidates.length === 0 || resources.length === 0) {
+  if (candidates.length === 0) {
     if (trace !== undefined) traceSkipped(trace, candidates, contextOf(request));
-    return { access: resources.map((r) => ({ type: r.scope.type, name: r.scope.name, actions: [] })), matchedRules: [] };
+    return { access: resources.map((r) => ({ type: r.scope.type, name: r.scope.name, actions: [] })), matchedRules: [], applyingRules: [] };
   }
 
   const ctx = contextOf(request);
+  // Allow rules whose conditions hold, whatever was requested: a session opened by
+  // `docker login` (no scope) belongs to them and takes their refreshLifetime.
+  const applying: CompiledRule[] = [];
   const ruleTraces = new Map<CompiledRule, RuleTrace>();
   for (const rule of candidates) {
     const rt = trace === undefined ? undefined : newRuleTrace(rule);
@@ -83,6 +86,7 @@ export function evaluatePolicy(policy: CompiledPolicyData, request: PolicyReques
       ruleTraces.set(rule, rt);
     }
     if (!ruleMatches(rule, ctx, rt)) continue;
+    if (rule.effect === 'allow') applying.push(rule);
     const untrusted = rule.untrustedGuard?.test(ctx) === true;
     if (rt !== undefined && rule.untrustedGuard !== undefined) rt.untrustedEvent = untrusted;
     for (const grant of rule.grants) applyGrant(rule, grant, untrusted, ctx, resources, rt);
@@ -100,8 +104,17 @@ export function evaluatePolicy(policy: CompiledPolicyData, request: PolicyReques
   for (const r of matched) {
     if (r.effect === 'allow' && r.tokenLifetime !== undefined) tokenLifetime = Math.min(tokenLifetime ?? Infinity, r.tokenLifetime);
   }
-  const decision: Decision = { access, matchedRules: matched.map((r) => r.id) };
-  return tokenLifetime === undefined ? decision : { ...decision, tokenLifetime };
+  let refreshLifetime: number | undefined;
+  for (const r of applying) {
+    if (r.refreshLifetime !== undefined) refreshLifetime = Math.min(refreshLifetime ?? Infinity, r.refreshLifetime);
+  }
+  return {
+    access,
+    matchedRules: matched.map((r) => r.id),
+    applyingRules: applying.map((r) => r.id),
+    ...(tokenLifetime === undefined ? {} : { tokenLifetime }),
+    ...(refreshLifetime === undefined ? {} : { refreshLifetime }),
+  };
 }
 
 function ruleMatches(rule: CompiledRule, ctx: EvalContext, rt: RuleTrace | undefined): boolean {

@@ -17,6 +17,10 @@ export interface Decision {
   readonly matchedRules: readonly string[];
   /** Bearer token lifetime in seconds when a matching rule caps it. */
   readonly tokenLifetime?: number;
+  /** Allow rules whose conditions hold for this identity, whether or not they granted a requested scope. */
+  readonly applyingRules?: readonly string[];
+  /** Session (refresh token) lifetime cap in seconds: the smallest `refreshLifetime` of the applying rules. */
+  readonly refreshLifetime?: number;
 }
 
 /** A compiled policy: a pure function from request to decision. */

@@ -32,6 +32,8 @@ export interface StartSession {
   readonly origin: SessionOrigin;
   /** Rules that matched when the session began. */
   readonly rules: readonly string[];
+  /** The policy's cap for this session (Decision.refreshLifetime), seconds. */
+  readonly lifetimeCap?: number;
   readonly clientId?: string;
 }
 
@@ -48,7 +50,6 @@ export const DEFAULT_REFRESH: RefreshSettings = {
   workloadLifetimeSec: 3600,
   personLifetimeSec: 12 * 3600,
   personIssuers: [],
-  ruleLifetimes: {},
   rotate: false,
 };
 
@@ -94,15 +95,11 @@ export class SessionService {
     return this.options.refresh.personIssuers.includes(identity.issuerId) ? 'person' : 'workload';
   }
 
-  /** Seconds: the kind's default, capped by every matched rule that has a cap. */
-  lifetimeOf(identity: Identity, rules: readonly string[]): number {
+  /** Seconds: the kind's default, capped by the policy (`refreshLifetime` of the rules that matched). */
+  lifetimeOf(identity: Identity, cap?: number): number {
     const r = this.options.refresh;
-    let lifetime = this.kindOf(identity) === 'person' ? r.personLifetimeSec : r.workloadLifetimeSec;
-    for (const rule of rules) {
-      const cap = r.ruleLifetimes[rule];
-      if (cap !== undefined) lifetime = Math.min(lifetime, cap);
-    }
-    return lifetime;
+    const lifetime = this.kindOf(identity) === 'person' ? r.personLifetimeSec : r.workloadLifetimeSec;
+    return cap === undefined ? lifetime : Math.min(lifetime, cap);
   }
 
   /** Opens a session and returns its refresh token (the only time the token exists in clear). */
@@ -121,7 +118,7 @@ export class SessionService {
       service: input.service,
       rules: [...input.rules],
       ...(input.clientId !== undefined ? { clientId: input.clientId } : {}),
-      lifetimeSec: this.lifetimeOf(identity, input.rules),
+      lifetimeSec: this.lifetimeOf(identity, input.lifetimeCap),
     });
   }
 

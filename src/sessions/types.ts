@@ -68,8 +68,6 @@ export interface RefreshSettings {
   readonly personLifetimeSec: number;
   /** Issuer ids whose identities are people (SessionKind 'person'). */
   readonly personIssuers: readonly string[];
-  /** Per-rule caps, seconds: a session is capped by every rule that matched when it began. */
-  readonly ruleLifetimes: Readonly<Record<string, number>>;
   /** Issue a new refresh token on each use and revoke the session when an old one comes back. */
   readonly rotate: boolean;
 }

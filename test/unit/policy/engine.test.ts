@@ -142,7 +142,7 @@ describe('policy evaluation', () => {
 
   it('default deny: no matching rule grants nothing', () => {
     const d = policy().evaluate(request(identity({ repository_owner_id: '1' }), ['repository:team/a:pull']));
-    expect(d).toEqual({ access: [{ type: 'repository', name: 'team/a', actions: [] }], matchedRules: [] });
+    expect(d).toEqual({ access: [{ type: 'repository', name: 'team/a', actions: [] }], matchedRules: [], applyingRules: [] });
   });
 
   it('anonymous requests match only anonymous rules; identities never match them', () => {
@@ -280,5 +280,38 @@ describe('per-issuer claim index', () => {
     expect(d.matchedRules).toEqual(['tenant-3', 'everyone']);
     // type-aware: the number 3 is not the string "3"
     expect(p.evaluate(request(identity({ repository_owner_id: 3 }), ['repository:t3/a:pull'])).access[0]?.actions).toEqual([]);
+  });
+});
+
+describe('refreshLifetime', () => {
+  const doc = (extra: string) => `
+version: 1
+rules:
+  - id: long
+    effect: allow
+    issuer: ${GHA}
+    grants: [{ repository: "a/**", actions: [pull] }]
+    refreshLifetime: 7200
+  - id: short
+    effect: allow
+    issuer: ${GHA}
+    when: { environment: production }
+    grants: [{ repository: "a/prod/**", actions: [push] }]
+    refreshLifetime: 900
+${extra}`;
+
+  it('is the smallest cap among the allow rules whose conditions hold, with or without a scope (docker login asks for none)', () => {
+    const p = parsePolicy(doc(''));
+    expect(p.evaluate(request(identity({}), ['repository:a/x:pull'])).refreshLifetime).toBe(7200);
+    expect(p.evaluate(request(identity({ environment: 'production' }), ['repository:a/prod/x:pull,push'])).refreshLifetime).toBe(900);
+    const login = p.evaluate(request(identity({ environment: 'production' }), []));
+    expect(login.refreshLifetime).toBe(900);
+    expect(login.applyingRules).toEqual(['long', 'short']);
+    expect(login.matchedRules).toEqual([]);
+    expect(p.evaluate(request(identity({}, 'https://other.example'), [])).refreshLifetime).toBeUndefined();
+  });
+
+  it('is refused on deny rules', () => {
+    expect(() => parsePolicy(doc(`  - id: d\n    effect: deny\n    issuer: ${GHA}\n    grants: [{ repository: "a/**", actions: [push] }]\n    refreshLifetime: 60\n`))).toThrow(PolicyError);
   });
 });

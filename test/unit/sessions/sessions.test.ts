@@ -69,11 +69,11 @@ describe('refresh sessions', () => {
     expect(await code(sessions.refresh(`pcr_${'A'.repeat(43)}`, 'reg'))).toBe('invalid_grant');
   });
 
-  it('lasts 1 h for workloads, 12 h for people, capped per rule', async () => {
-    const { clock, sessions } = setup({ refresh: { ...DEFAULT_REFRESH, personIssuers: ['google'], ruleLifetimes: { short: 600 } } });
+  it('lasts 1 h for workloads, 12 h for people, capped by the policy', async () => {
+    const { clock, sessions } = setup({ refresh: { ...DEFAULT_REFRESH, personIssuers: ['google'] } });
     const workload = await sessions.start({ identity: identity(), service: 'reg', origin: 'login', rules: [] });
     const person = await sessions.start({ identity: identity({ issuerId: 'google', subject: 'alice' }), service: 'reg', origin: 'login', rules: [] });
-    const capped = await sessions.start({ identity: identity({ issuerId: 'google', subject: 'bob' }), service: 'reg', origin: 'login', rules: ['short'] });
+    const capped = await sessions.start({ identity: identity({ issuerId: 'google', subject: 'bob' }), service: 'reg', origin: 'login', rules: ['short'], lifetimeCap: 600 });
     expect(workload.session.kind).toBe('workload');
     expect(person.session.kind).toBe('person');
     expect(workload.session.expiresAt - workload.session.createdAt).toBe(3600_000);
