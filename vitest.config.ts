@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // In CI each test is listed as it finishes, so a log shows where a run stopped.
+    reporters: process.env.CI ? ['verbose'] : ['default'],
     projects: [
       {
         test: {
