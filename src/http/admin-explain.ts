@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
-import getRawBody from 'raw-body';
+import { readJsonObject } from './json-body.js';
 import { z } from 'zod';
-import { RegistryError, badRequest, parseScopes } from '../registry/index.js';
+import { badRequest, parseScopes } from '../registry/index.js';
 import { formatExplanation, identityFromClaims, type CompiledPolicy } from '../policy/index.js';
 import { bearerGuard } from './admin-auth.js';
 
@@ -31,14 +31,7 @@ export function mountAdminExplain(router: Router, deps: AdminExplainDeps): void 
   const guard = bearerGuard(deps.token);
   router.post('/admin/explain', async (ctx) => {
     guard(ctx);
-    if (!ctx.is('application/json')) throw new RegistryError(415, 'INVALID_REQUEST', 'POST /admin/explain takes a JSON body');
-    let raw: unknown;
-    try {
-      raw = JSON.parse(await getRawBody(ctx.req, { limit: MAX_BODY, encoding: 'utf8' }));
-    } catch {
-      throw badRequest(`body must be JSON of at most ${MAX_BODY} bytes`);
-    }
-    const parsed = explainRequest.safeParse(raw);
+    const parsed = explainRequest.safeParse(await readJsonObject(ctx, MAX_BODY));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw badRequest(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);

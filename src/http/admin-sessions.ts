@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import getRawBody from 'raw-body';
+import { readJsonObject } from './json-body.js';
 import { RegistryError, badRequest } from '../registry/index.js';
 import type { SessionFilter, SessionService } from '../sessions/index.js';
 import { StoreError } from '../store/index.js';
@@ -56,15 +56,7 @@ export function mountAdminSessions(router: Router, deps: AdminSessionsDeps): voi
 
   router.post('/admin/sessions/revoke', async (ctx) => {
     guard(ctx);
-    if (!ctx.is('application/json')) throw new RegistryError(415, 'INVALID_REQUEST', 'send application/json');
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(await getRawBody(ctx.req, { limit: MAX_BODY, encoding: 'utf8' }));
-    } catch {
-      throw badRequest('body must be a JSON object of at most 16 KiB');
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest('body must be a JSON object');
-    const filter = filterOf(parsed as Record<string, unknown>);
+    const filter = filterOf(await readJsonObject(ctx, MAX_BODY));
     ctx.body = { revoked: await storeCall(() => deps.sessions.revoke(filter)) };
   });
 }
