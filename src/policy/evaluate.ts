@@ -155,6 +155,8 @@ function applyGrant(
     for (const r of resources) if (r.scope.type === 'registry' && r.scope.name === 'catalog') record(rule, r, actions, rt);
     return;
   }
+  // Cheap reject before binding templates: no requested name starts with a literal prefix.
+  if (!grant.matchers.some((m) => resources.some((r) => r.scope.type === 'repository' && r.scope.name.startsWith(m.literalPrefix)))) return;
   const tests: ((name: string) => boolean)[] = [];
   for (const m of grant.matchers) {
     const t = m.bind(ctx.claims);

@@ -17,6 +17,8 @@ type Part = { readonly kind: 'glob'; readonly source: string } | { readonly kind
 export interface RepositoryMatcher {
   /** The pattern as written. */
   readonly pattern: string;
+  /** Literal text every matching name starts with (up to the first `*` or `${`); may be empty. */
+  readonly literalPrefix: string;
   readonly claimPaths: readonly ClaimPath[];
   /** Substitutes the claims; undefined when a value is missing or not a valid path component. */
   bind(claims: Readonly<Record<string, unknown>> | undefined): ((name: string) => boolean) | undefined;
@@ -42,7 +44,7 @@ export function compileRepositoryPattern(pattern: string): RepositoryMatcher {
 
   if (claimPaths.length === 0) {
     const test = hasGlob(pattern) ? regexTest(compileGlob(pattern)) : (name: string) => name === pattern;
-    return { pattern, claimPaths, bind: () => test };
+    return { pattern, literalPrefix: literalPrefixOf(pattern), claimPaths, bind: () => test };
   }
 
   const fast = prefixTemplate(pattern, parts, claimPaths);
@@ -53,6 +55,7 @@ export function compileRepositoryPattern(pattern: string): RepositoryMatcher {
   const literalOnly = !hasGlob(pattern.replace(PLACEHOLDER_RE, ''));
   return {
     pattern,
+    literalPrefix: literalPrefixOf(pattern),
     claimPaths,
     bind(claims) {
       if (claims === undefined) return undefined;
@@ -101,6 +104,7 @@ function prefixTemplate(pattern: string, parts: readonly Part[], claimPaths: rea
   const tailRe = hasGlob(tail) ? new RegExp(`^(?:${globToRegexSource(tail, false)})$`) : undefined;
   return {
     pattern,
+    literalPrefix: literalPrefixOf(pattern),
     claimPaths,
     bind(claims) {
       if (claims === undefined) return undefined;
@@ -122,6 +126,11 @@ function prefixTemplate(pattern: string, parts: readonly Part[], claimPaths: rea
       return (name) => name.startsWith(prefix) && tailRe.test(name.slice(prefix.length));
     },
   };
+}
+
+function literalPrefixOf(pattern: string): string {
+  const cut = [pattern.indexOf('*'), pattern.indexOf('${')].filter((i) => i >= 0);
+  return cut.length === 0 ? pattern : pattern.slice(0, Math.min(...cut));
 }
 
 function pushLiteral(parts: Part[], pattern: string, literal: string): void {
