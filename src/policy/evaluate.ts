@@ -78,12 +78,12 @@ export function evaluatePolicy(policy: CompiledPolicyData, request: PolicyReques
   // Allow rules whose conditions hold, whatever was requested: a session opened by
   // `docker login` (no scope) belongs to them and takes their refreshLifetime.
   const applying: CompiledRule[] = [];
-  const ruleTraces = new Map<CompiledRule, RuleTrace>();
+  const ruleTraces = trace === undefined ? undefined : new Map<CompiledRule, RuleTrace>();
   for (const rule of candidates) {
     const rt = trace === undefined ? undefined : newRuleTrace(rule);
     if (rt !== undefined) {
       trace?.rules.push(rt);
-      ruleTraces.set(rule, rt);
+      ruleTraces?.set(rule, rt);
     }
     if (!ruleMatches(rule, ctx, rt)) continue;
     if (rule.effect === 'allow') applying.push(rule);
@@ -95,9 +95,11 @@ export function evaluatePolicy(policy: CompiledPolicyData, request: PolicyReques
   const contributors = new Set<CompiledRule>();
   const access: AccessEntry[] = resources.map((r) => resolveResource(r, contributors));
   const matched = candidates.filter((r) => contributors.has(r));
-  for (const r of matched) {
-    const rt = ruleTraces.get(r);
-    if (rt !== undefined) rt.contributed = true;
+  if (ruleTraces !== undefined) {
+    for (const r of matched) {
+      const rt = ruleTraces.get(r);
+      if (rt !== undefined) rt.contributed = true;
+    }
   }
 
   let tokenLifetime: number | undefined;
@@ -155,8 +157,7 @@ function applyGrant(
     for (const r of resources) if (r.scope.type === 'registry' && r.scope.name === 'catalog') record(rule, r, actions, rt);
     return;
   }
-  // Cheap reject before binding templates: no requested name starts with a literal prefix.
-  if (!grant.matchers.some((m) => resources.some((r) => r.scope.type === 'repository' && r.scope.name.startsWith(m.literalPrefix)))) return;
+  if (!anyNameHasPrefix(grant, resources)) return;
   const tests: ((name: string) => boolean)[] = [];
   for (const m of grant.matchers) {
     const t = m.bind(ctx.claims);
@@ -167,6 +168,18 @@ function applyGrant(
     if (r.scope.type !== 'repository') continue;
     if (tests.some((t) => t(r.scope.name))) record(rule, r, actions, rt);
   }
+}
+
+/** Cheap reject before binding templates: does any requested repository start with a grant's literal prefix? */
+function anyNameHasPrefix(grant: CompiledGrant & { kind: 'repository' }, resources: readonly ResourceState[]): boolean {
+  for (let i = 0; i < grant.matchers.length; i++) {
+    const prefix = (grant.matchers[i] as { literalPrefix: string }).literalPrefix;
+    for (let j = 0; j < resources.length; j++) {
+      const scope = (resources[j] as ResourceState).scope;
+      if (scope.type === 'repository' && scope.name.startsWith(prefix)) return true;
+    }
+  }
+  return false;
 }
 
 function record(rule: CompiledRule, r: ResourceState, actions: readonly string[], rt: RuleTrace | undefined): void {
