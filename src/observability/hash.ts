@@ -4,8 +4,3 @@ import { createHash } from 'node:crypto';
 export function sha256(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
 }
-
-/** Short prefix of a hash for log lines; enough to correlate, useless to an attacker. */
-export function logHash(value: string): string {
-  return sha256(value).slice(0, 16);
-}

@@ -58,13 +58,8 @@ export function compileRepositoryPattern(pattern: string): RepositoryMatcher {
     literalPrefix: literalPrefixOf(pattern),
     claimPaths,
     bind(claims) {
-      if (claims === undefined) return undefined;
-      const values: string[] = [];
-      for (const path of claimPaths) {
-        const value = templateValue(resolveClaim(claims, path));
-        if (value === undefined) return undefined;
-        values.push(value);
-      }
+      const values = boundValues(claims, claimPaths);
+      if (values === undefined) return undefined;
       const key = values.join('/'); // "/" cannot occur inside a value
       const hit = cache.get(key);
       if (hit !== undefined) return hit;
@@ -107,18 +102,11 @@ function prefixTemplate(pattern: string, parts: readonly Part[], claimPaths: rea
     literalPrefix: literalPrefixOf(pattern),
     claimPaths,
     bind(claims) {
-      if (claims === undefined) return undefined;
+      const values = boundValues(claims, claimPaths);
+      if (values === undefined) return undefined;
       let prefix = '';
       let i = 0;
-      for (const p of head) {
-        if (p.kind === 'glob') {
-          prefix += p.source;
-          continue;
-        }
-        const value = templateValue(resolveClaim(claims, claimPaths[i++] as ClaimPath));
-        if (value === undefined) return undefined;
-        prefix += value;
-      }
+      for (const p of head) prefix += p.kind === 'glob' ? p.source : (values[i++] as string);
       if (tailRe === undefined) {
         const expected = prefix + tail;
         return (name) => name === expected;
@@ -126,6 +114,18 @@ function prefixTemplate(pattern: string, parts: readonly Part[], claimPaths: rea
       return (name) => name.startsWith(prefix) && tailRe.test(name.slice(prefix.length));
     },
   };
+}
+
+/** The template values of `claims`, in placeholder order; undefined when any is missing or not a path component. */
+function boundValues(claims: Readonly<Record<string, unknown>> | undefined, claimPaths: readonly ClaimPath[]): string[] | undefined {
+  if (claims === undefined) return undefined;
+  const values: string[] = [];
+  for (const path of claimPaths) {
+    const value = templateValue(resolveClaim(claims, path));
+    if (value === undefined) return undefined;
+    values.push(value);
+  }
+  return values;
 }
 
 function literalPrefixOf(pattern: string): string {
