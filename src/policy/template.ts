@@ -50,9 +50,8 @@ export function compileRepositoryPattern(pattern: string): RepositoryMatcher {
   const fast = prefixTemplate(pattern, parts, claimPaths);
   if (fast !== undefined) return fast;
 
-  // Templated: the regex depends on the values; cache a bounded number of them.
+  // A wildcard before a placeholder: the regex depends on the values; cache a bounded number of them.
   const cache = new Map<string, (name: string) => boolean>();
-  const literalOnly = !hasGlob(pattern.replace(PLACEHOLDER_RE, ''));
   return {
     pattern,
     literalPrefix: literalPrefixOf(pattern),
@@ -64,16 +63,10 @@ export function compileRepositoryPattern(pattern: string): RepositoryMatcher {
       const hit = cache.get(key);
       if (hit !== undefined) return hit;
       let i = 0;
-      let test: (name: string) => boolean;
-      if (literalOnly) {
-        const expected = parts.map((p) => (p.kind === 'glob' ? p.source : (values[i++] as string))).join('');
-        test = (name) => name === expected;
-      } else {
-        const source = parts
-          .map((p, n) => (p.kind === 'glob' ? globToRegexSource(p.source, n === 0) : escapeRegex(values[i++] as string)))
-          .join('');
-        test = regexTest(new RegExp(`^(?:${source})$`));
-      }
+      const source = parts
+        .map((p, n) => (p.kind === 'glob' ? globToRegexSource(p.source, n === 0) : escapeRegex(values[i++] as string)))
+        .join('');
+      const test = regexTest(new RegExp(`^(?:${source})$`));
       if (cache.size >= CACHE_LIMIT) cache.clear();
       cache.set(key, test);
       return test;
