@@ -1,9 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import type Koa from 'koa';
 import type { Config, LoadedConfig } from '../config/index.js';
 import { ConfigError } from '../config/index.js';
-import { createVerifier, DevIssuer, devIssuerConfig, type IssuerConfig, type OidcVerifier } from '../identity/index.js';
+import { createVerifier, type IssuerConfig, type OidcVerifier } from '../identity/index.js';
+import { DevIssuer, devIssuerConfig, EXAMPLE_POLICY } from '../dev/index.js';
 import { PolicyHolder, loadPolicyFile, type CompiledPolicy } from '../policy/index.js';
 import type { KeyRing } from '../keys/index.js';
 import { TokenService } from '../issuance/token-service.js';
@@ -19,7 +19,6 @@ import { buildSessions } from './sessions.js';
 import { Metrics } from '../observability/metrics.js';
 
 /** The example policy shipped with the package (same relative place from src/ and dist/). */
-export const EXAMPLE_POLICY = fileURLToPath(new URL('../../examples/policy.yaml', import.meta.url));
 export const DEV_ISSUER_PATH = '/dev';
 
 export interface BuildOptions {

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { loadConfig } from '../config/index.js';
+import { configJsonSchema, loadConfig } from '../config/index.js';
 import { buildBroker } from '../broker/build.js';
 import { createLogger } from '../observability/logger.js';
 
@@ -15,6 +15,12 @@ export function configCommand(): Command {
       const broker = await buildBroker(loaded, { logger: createLogger('warn', process.stderr) });
       process.stdout.write(`configuration OK: ${loaded.source ?? 'embedded defaults'}\n${broker.summary.map((l) => `  ${l}\n`).join('')}`);
       await broker.close();
+    });
+  config
+    .command('schema')
+    .description("print the configuration file's JSON Schema (for editors and Helm's values.schema.json)")
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
     });
   return config;
 }

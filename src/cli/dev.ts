@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/index.js';
-import { DevIssuer } from '../identity/index.js';
+import { DevIssuer } from '../dev/index.js';
 import { DEV_ISSUER_PATH, publicUrlOf } from '../broker/build.js';
 import { port, seconds } from './options.js';
 

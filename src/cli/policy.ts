@@ -9,6 +9,7 @@ import {
   loadPolicyFile,
   parsePolicyCases,
   parsePolicyYaml,
+  policyJsonSchema,
   runPolicyCases,
   type CompiledPolicy,
   type PolicyRequest,
@@ -164,12 +165,25 @@ function testCommand(parent: Command): void {
     );
 }
 
-/** `portcullis policy lint|explain|test`. */
+function schemaCommand(parent: Command): void {
+  parent
+    .command('schema')
+    .description("print the policy document's JSON Schema (for editors and CI validation)")
+    .action(
+      action<object>(async (_options, command) => {
+        out(command, `${JSON.stringify(policyJsonSchema(), null, 2)}\n`);
+        return 0;
+      }),
+    );
+}
+
+/** `portcullis policy lint|explain|test|schema`. */
 export function policyCommand(deps: PolicyCommandDeps = {}): Command {
   const policy = new Command('policy').description('check, explain and test trust policies');
   lintCommand(policy);
   explainCommand(policy);
   testCommand(policy);
+  schemaCommand(policy);
   if (deps.output) {
     policy.configureOutput(deps.output);
     for (const sub of policy.commands) sub.configureOutput(deps.output);

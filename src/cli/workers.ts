@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { InvalidArgumentError } from 'commander';
 import type { Config } from '../config/index.js';
 import { loadKeyRing } from '../broker/keys.js';
-import { DevIssuer } from '../identity/index.js';
+import { DevIssuer } from '../dev/index.js';
 import { publicUrlOf, DEV_ISSUER_PATH } from '../broker/build.js';
 import type { Logger } from '../observability/logger.js';
 

@@ -21,14 +21,6 @@ export type { IdentityLogger, WarmResult } from './jwks-cache.js';
 export { VerificationCache, DEFAULT_CACHE_ENTRIES } from './verification-cache.js';
 export { OidcVerifier, hashToken } from './verifier.js';
 export { MAX_TOKEN_BYTES } from './jws.js';
-export {
-  DevIssuer,
-  devIssuerConfig,
-  DEV_ISSUER_KEY_FILE,
-  DEV_ISSUER_DEFAULT_AUDIENCE,
-  DEV_ISSUER_DEFAULT_SUBJECT,
-  type DevMintOptions,
-} from './dev-issuer.js';
 
 export interface CreateVerifierOptions {
   /** Used for discovery and JWKS requests; default global fetch. */

@@ -10,7 +10,7 @@ import {
   type TokenResponse,
 } from '../registry/index.js';
 import { IdentityError, type Identity, type IdentityVerifier } from '../identity/types.js';
-import type { Decision, Policy } from '../policy/types.js';
+import type { Decision, Policy } from '../policy/engine/types.js';
 import type { TokenSigner } from '../keys/types.js';
 import type { TokenRequest } from './request.js';
 import { sha256 } from '../observability/hash.js';

@@ -52,7 +52,7 @@ export function requireBinary(name: string): string {
     const pkg = PACKAGE_OF[name] ?? name;
     throw new Error(
       `required binary "${name}" not found on PATH; install it with ` +
-        `"apt-get install -y --no-install-recommends ${pkg}" or run "bash scripts/test-deps.sh"`,
+        `"apt-get install -y --no-install-recommends ${pkg}" or run "bash .ci/test-deps.sh"`,
     );
   }
   return path;

@@ -141,8 +141,8 @@ describe('Dockerfile', () => {
       expect(existsSync(join(REPO, source)), source).toBe(true);
       expect(allowed.has(source), `${source} is excluded by .dockerignore`).toBe(true);
     }
-    // What the runtime needs besides dist/ and node_modules.
-    for (const dir of ['examples', 'presets', 'package.json']) expect(runtime).toMatch(new RegExp(`^COPY .*${dir}`, 'm'));
+    // The runtime needs dist/ (which carries the presets and the example policy), node_modules and package.json.
+    for (const dir of ['dist', 'node_modules', 'package.json']) expect(runtime).toMatch(new RegExp(`^COPY .*${dir}`, 'm'));
   });
 });
 

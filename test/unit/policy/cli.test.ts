@@ -35,7 +35,7 @@ describe('portcullis policy lint', () => {
     const r = await run(['lint', fixture('github.policy.yaml')]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('2 rule(s), 0 error(s), 0 warning(s)');
-    expect((await run(['lint', fileURLToPath(new URL('../../../examples/policy.yaml', import.meta.url))])).code).toBe(0);
+    expect((await run(['lint', fileURLToPath(new URL('../../../src/dev/example-policy.yaml', import.meta.url))])).code).toBe(0);
   });
 
   it('exits 1 with the rule id and path on lint errors', async () => {

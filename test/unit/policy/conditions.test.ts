@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePolicy, PolicyError } from '../../../src/policy/index.js';
-import { parseClaimPath } from '../../../src/policy/claim-path.js';
+import { parseClaimPath } from '../../../src/policy/engine/claim-path.js';
 import { GHA, identity, request } from './helpers.js';
 
 /** A one-rule policy granting pull on "x" when `conditions` (YAML of the rule body) hold. */

@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { loadPolicyFile, PolicyError } from '../../../src/policy/index.js';
 import { identity, request } from './helpers.js';
 
-const EXAMPLE = fileURLToPath(new URL('../../../examples/policy.yaml', import.meta.url));
+const EXAMPLE = fileURLToPath(new URL('../../../src/dev/example-policy.yaml', import.meta.url));
 const DEV = 'http://127.0.0.1:5001/dev';
 
-describe('examples/policy.yaml (embedded defaults)', () => {
+describe('src/dev/example-policy.yaml (embedded defaults)', () => {
   it('grants the dev issuer pull, push, delete under dev/** and the catalog, and nothing else', async () => {
     const p = await loadPolicyFile(EXAMPLE, { issuerAliases: { dev: DEV } });
     const d = p.evaluate(request(identity({}, DEV), ['repository:dev/a/b:*', 'registry:catalog:*', 'repository:prod/a:pull', 'repository:dev:pull']));

@@ -130,7 +130,7 @@ describe('lintPolicy', () => {
   });
 
   it('the example policy lints clean', async () => {
-    const p = await loadPolicyFile(fileURLToPath(new URL('../../../examples/policy.yaml', import.meta.url)), { unresolvedAliases: 'placeholder' });
+    const p = await loadPolicyFile(fileURLToPath(new URL('../../../src/dev/example-policy.yaml', import.meta.url)), { unresolvedAliases: 'placeholder' });
     expect(codes(lintPolicy(p))).toEqual({ errors: [], warnings: [] });
   });
 });

@@ -1,14 +1,24 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { PolicyDocument } from '../../../src/policy/document.js';
+import { PolicyDocument } from '../../../src/policy/engine/document.js';
+import { configSchema } from '../../../src/config/index.js';
+import { runCli } from '../../helpers/cli.js';
 
-describe('schema/policy.schema.json', () => {
-  it('is generated from the current zod schema (run npx tsx scripts/gen-policy-schema.ts)', () => {
-    const committed = JSON.parse(readFileSync(fileURLToPath(new URL('../../../schema/policy.schema.json', import.meta.url)), 'utf8')) as Record<string, unknown>;
+describe('portcullis policy schema / config schema', () => {
+  it('policy schema prints the JSON Schema generated from the zod schema the loader uses', async () => {
+    const { code, stdout } = await runCli(['policy', 'schema']);
+    expect(code).toBe(0);
+    const printed = JSON.parse(stdout) as Record<string, unknown>;
     const fresh = z.toJSONSchema(PolicyDocument, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
-    const { $id: _id, title: _title, description: _description, ...rest } = committed;
+    const { $id, title: _title, description: _description, ...rest } = printed;
+    expect($id).toBe('https://portcullis.dev/schema/policy.schema.json');
     expect(rest).toEqual(fresh);
+  });
+
+  it('config schema prints the configuration JSON Schema with every top-level section', async () => {
+    const { code, stdout } = await runCli(['config', 'schema']);
+    expect(code).toBe(0);
+    const printed = JSON.parse(stdout) as { properties: Record<string, unknown> };
+    expect(Object.keys(printed.properties).sort()).toEqual(Object.keys(configSchema.shape).sort());
   });
 });

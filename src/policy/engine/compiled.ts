@@ -1,7 +1,7 @@
 import type { ClaimCheck } from './conditions.js';
 import type { Check } from './context.js';
 import type { PolicyDocumentInput, RuleInput } from './document.js';
-import type { ProviderPreset } from './preset-types.js';
+import type { ProviderPreset } from '../providers/preset-types.js';
 import type { RepositoryMatcher } from './template.js';
 
 /** One grant after compilation. `repository` grants match names; `registry` grants are the catalog. */

@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm, stat, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createVerifier, DevIssuer, devIssuerConfig, IdentityError } from '../../../src/identity/index.js';
+import { createVerifier, IdentityError } from '../../../src/identity/index.js';
+import { DevIssuer, devIssuerConfig } from '../../../src/dev/index.js';
 
 const ISSUER = 'http://127.0.0.1:5000/dev';
 const noNetwork = (() => {

@@ -1,4 +1,4 @@
-import { ALL, grantActions, mergeScopes, type AccessEntry, type ResourceScope } from '../registry/index.js';
+import { ALL, grantActions, mergeScopes, type AccessEntry, type ResourceScope } from '../../registry/index.js';
 import type { CompiledGrant, CompiledPolicyData, CompiledRule } from './compiled.js';
 import type { Check, EvalContext } from './context.js';
 import { issuerCandidates } from './issuer-index.js';

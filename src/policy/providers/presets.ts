@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { formatClaimPath, parseClaimPath } from './claim-path.js';
-import { PolicyError } from './errors.js';
+import { formatClaimPath, parseClaimPath } from '../engine/claim-path.js';
+import { PolicyError } from '../errors.js';
 import type { PresetClaim, ProviderPreset } from './preset-types.js';
-import { zodIssues } from './zod-issues.js';
+import { zodIssues } from '../zod-issues.js';
 
-/** presets/ at the package root: two levels up from both src/policy and dist/policy. */
-export const BUILTIN_PRESETS_DIR = fileURLToPath(new URL('../../presets/', import.meta.url));
+/** The preset YAML files beside this loader; the build copies them next to the compiled loader in dist/. */
+export const BUILTIN_PRESETS_DIR = fileURLToPath(new URL('./presets/', import.meta.url));
 
 const PresetFile = z.strictObject({
   name: z.string().regex(/^[a-z0-9-]+$/),
@@ -68,7 +68,7 @@ export function loadPresetsSync(dir: string = BUILTIN_PRESETS_DIR): Map<string, 
 
 let builtin: ReadonlyMap<string, ProviderPreset> | undefined;
 
-/** The presets shipped in presets/, loaded once. */
+/** The presets shipped beside this loader, loaded once. */
 export function builtinPresets(): ReadonlyMap<string, ProviderPreset> {
   builtin ??= loadPresetsSync();
   return builtin;

@@ -5,7 +5,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { IssuerConfig, JwksDocument } from './issuer-registry.js';
+import type { IssuerConfig, JwksDocument } from '../identity/issuer-registry.js';
 
 export const DEV_ISSUER_KEY_FILE = 'dev-issuer-key.pem';
 export const DEV_ISSUER_DEFAULT_AUDIENCE = 'portcullis';

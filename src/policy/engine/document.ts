@@ -108,7 +108,7 @@ const Rule = z
     id: z.string().regex(RULE_ID_RE, { error: 'expected letters, digits, ".", "_" or "-" (max 128)' }),
     description: z.string().optional(),
     effect: z.enum(['allow', 'deny'], { error: 'expected one of allow, deny' }).describe('allow grants; deny removes (deny wins per action)'),
-    /** A provider preset name (presets/<name>.yaml): default issuer, claim types, safe defaults. */
+    /** A provider preset name (src/policy/providers/presets/<name>.yaml): default issuer, claim types, safe defaults. */
     provider: z.string().regex(/^[a-z0-9-]+$/).optional().describe('preset name: github-actions, gitlab, buildkite, circleci, kubernetes, google'),
     /** Exact issuer URL(s); `$name` refers to an alias given at compile time. */
     issuer: OneOrMany(z.string().min(1)).optional().describe('exact issuer URL(s), or $alias'),

@@ -5,15 +5,14 @@ import { buildIssuerRules } from './issuer-index.js';
 import { compileWhen, compileCondition, type ClaimCheck } from './conditions.js';
 import type { Check } from './context.js';
 import { PolicyDocument, type GrantInput, type PolicyDocumentInput, type RuleInput } from './document.js';
-import { PolicyError } from './errors.js';
+import { PolicyError } from '../errors.js';
 import { evaluatePolicy, type DecisionTrace } from './evaluate.js';
-import { IssueCollector } from './issues.js';
-import type { ProviderPreset } from './preset-types.js';
-import { builtinPresets } from './presets.js';
+import { IssueCollector } from '../issues.js';
+import type { ProviderPreset } from '../providers/preset-types.js';
 import { clientIpCheck, serviceCheck } from './request-checks.js';
 import { compileRepositoryPattern, type RepositoryMatcher } from './template.js';
 import type { Decision, Policy, PolicyRequest } from './types.js';
-import { zodIssues } from './zod-issues.js';
+import { zodIssues } from '../zod-issues.js';
 import { formatClaimPath, resolveClaim } from './claim-path.js';
 
 export interface CompileOptions {
@@ -27,7 +26,11 @@ export interface CompileOptions {
    * and tests that run without the server's runtime configuration).
    */
   readonly unresolvedAliases?: 'error' | 'placeholder';
-  /** Provider presets by name; defaults to the built-in presets/ directory. */
+  /**
+   * Provider presets by name. Compiling reads no files: the caller hands the presets
+   * in (`compilePolicy` from the policy face passes the built-in ones). Without them,
+   * a rule naming a provider is refused.
+   */
   readonly presets?: ReadonlyMap<string, ProviderPreset>;
 }
 
@@ -37,10 +40,12 @@ export interface CompiledPolicy extends Policy, CompiledPolicyData {
   explain(request: PolicyRequest): { decision: Decision; trace: DecisionTrace };
 }
 
+const NO_PRESETS: ReadonlyMap<string, ProviderPreset> = new Map();
+
 const ALIAS_RE = /^\$([A-Za-z][A-Za-z0-9_-]*)$/;
 
 /** Validates and compiles a parsed document. Throws PolicyError listing every problem. */
-export function compilePolicy(doc: unknown, options: CompileOptions = {}): CompiledPolicy {
+export function compilePolicyDocument(doc: unknown, options: CompileOptions = {}): CompiledPolicy {
   const parsed = PolicyDocument.safeParse(doc);
   if (!parsed.success) throw new PolicyError(zodIssues(parsed.error.issues), options.source);
   const document = parsed.data;
@@ -91,7 +96,7 @@ function compileRule(input: RuleInput, index: number, options: CompileOptions, i
 
   let preset: ProviderPreset | undefined;
   if (input.provider !== undefined) {
-    const presets = options.presets ?? builtinPresets();
+    const presets = options.presets ?? NO_PRESETS;
     preset = presets.get(input.provider);
     if (preset === undefined) {
       const known = [...presets.keys()];

@@ -2,7 +2,7 @@ import type { ConditionInput, ConditionOps, ScalarValue, WhenInput } from './doc
 import { formatClaimPath, parseClaimPath, resolveClaim, type ClaimPath } from './claim-path.js';
 import type { Check } from './context.js';
 import { compileGlob } from './glob.js';
-import type { IssueCollector } from './issues.js';
+import type { IssueCollector } from '../issues.js';
 import { compileAnchoredRegex } from './regex.js';
 
 /**

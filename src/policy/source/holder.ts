@@ -1,9 +1,9 @@
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import type { CompileOptions, CompiledPolicy } from './compile.js';
-import { PolicyError } from './errors.js';
-import { lintPolicy, type LintFinding } from './lint.js';
+import type { CompileOptions, CompiledPolicy } from '../engine/compile.js';
+import { PolicyError } from '../errors.js';
+import { lintPolicy, type LintFinding } from '../authoring/lint.js';
 import { loadPolicyFile } from './load.js';
 
 export interface PolicyHolderOptions extends Omit<CompileOptions, 'source'> {

@@ -1,6 +1,6 @@
-import type { CompiledPolicy } from './compile.js';
-import type { DecisionTrace } from './evaluate.js';
-import type { Decision, PolicyRequest } from './types.js';
+import type { CompiledPolicy } from '../engine/compile.js';
+import type { DecisionTrace } from '../engine/evaluate.js';
+import type { Decision, PolicyRequest } from '../engine/types.js';
 
 export interface Explanation {
   readonly decision: Decision;

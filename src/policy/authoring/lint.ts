@@ -1,10 +1,10 @@
-import { formatClaimPath } from './claim-path.js';
-import type { CompiledRule } from './compiled.js';
-import type { CompiledPolicy } from './compile.js';
-import type { ConditionInput, ScalarValue } from './document.js';
-import { formatPath } from './errors.js';
-import type { PresetClaim, ProviderPreset } from './preset-types.js';
-import { builtinPresets } from './presets.js';
+import { formatClaimPath } from '../engine/claim-path.js';
+import type { CompiledRule } from '../engine/compiled.js';
+import type { CompiledPolicy } from '../engine/compile.js';
+import type { ConditionInput, ScalarValue } from '../engine/document.js';
+import { formatPath } from '../errors.js';
+import type { PresetClaim, ProviderPreset } from '../providers/preset-types.js';
+import { builtinPresets } from '../providers/presets.js';
 
 /**
  * Static checks for mistakes that type-check but weaken a policy (the

@@ -1,5 +1,5 @@
-import type { AccessEntry, ResourceScope } from '../registry/index.js';
-import type { Identity } from '../identity/types.js';
+import type { AccessEntry, ResourceScope } from '../../registry/index.js';
+import type { Identity } from '../../identity/types.js';
 
 export interface PolicyRequest {
   /** null for an anonymous request (no credentials at all). */

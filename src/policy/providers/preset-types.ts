@@ -1,5 +1,5 @@
-import type { ClaimPath } from './claim-path.js';
-import type { ScalarValue } from './document.js';
+import type { ClaimPath } from '../engine/claim-path.js';
+import type { ScalarValue } from '../engine/document.js';
 
 export type ClaimType = 'string' | 'number' | 'boolean' | 'array' | 'object';
 
@@ -17,7 +17,7 @@ export interface PresetClaim {
   readonly note?: string;
 }
 
-/** A provider described as data (presets/<name>.yaml). */
+/** A provider described as data (providers/presets/<name>.yaml). */
 export interface ProviderPreset {
   readonly name: string;
   readonly description: string;

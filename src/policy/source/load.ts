@@ -1,10 +1,16 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { compilePolicy, type CompileOptions, type CompiledPolicy } from './compile.js';
-import { PolicyDocument } from './document.js';
-import { PolicyError, type PolicyIssue } from './errors.js';
-import { zodIssues } from './zod-issues.js';
+import { compilePolicyDocument, type CompileOptions, type CompiledPolicy } from '../engine/compile.js';
+import { builtinPresets } from '../providers/presets.js';
+import { PolicyDocument } from '../engine/document.js';
+import { PolicyError, type PolicyIssue } from '../errors.js';
+import { zodIssues } from '../zod-issues.js';
+
+/** Compiles a parsed document against the built-in provider presets unless others are given. */
+export function compilePolicy(doc: unknown, options: CompileOptions = {}): CompiledPolicy {
+  return compilePolicyDocument(doc, { ...options, presets: options.presets ?? builtinPresets() });
+}
 
 /** Parses YAML (JSON is YAML too) into a plain document; syntax errors become PolicyError. */
 export function parsePolicyYaml(text: string, source?: string): unknown {

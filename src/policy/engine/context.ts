@@ -1,4 +1,4 @@
-import type { Identity } from '../identity/types.js';
+import type { Identity } from '../../identity/types.js';
 
 /** What a rule's conditions look at while one request is evaluated. */
 export interface EvalContext {

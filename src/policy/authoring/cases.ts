@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { Identity } from '../identity/types.js';
-import { parseScopes } from '../registry/index.js';
-import type { CompiledPolicy } from './compile.js';
-import { PolicyError } from './errors.js';
-import type { Decision, PolicyRequest } from './types.js';
-import { zodIssues } from './zod-issues.js';
+import type { Identity } from '../../identity/types.js';
+import { parseScopes } from '../../registry/index.js';
+import type { CompiledPolicy } from '../engine/compile.js';
+import { PolicyError } from '../errors.js';
+import type { Decision, PolicyRequest } from '../engine/types.js';
+import { zodIssues } from '../zod-issues.js';
 
 /**
  * Policy test cases (`portcullis policy test cases.yaml --policy policy.yaml`):

@@ -1,6 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Paths below are relative to the package root, not to this file.
+  root: fileURLToPath(new URL('..', import.meta.url)),
   test: {
     // In CI each test is listed as it finishes, so a log shows where a run stopped.
     reporters: process.env.CI ? ['verbose'] : ['default'],

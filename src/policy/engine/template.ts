@@ -1,4 +1,4 @@
-import { isPathComponent } from '../registry/index.js';
+import { isPathComponent } from '../../registry/index.js';
 import { parseClaimPath, resolveClaim, formatClaimPath, type ClaimPath } from './claim-path.js';
 import { compileGlob, escapeRegex, globToRegexSource, hasGlob } from './glob.js';
 
