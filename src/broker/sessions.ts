@@ -19,6 +19,7 @@ export function buildSessions(
       personLifetimeSec: s.refreshTokens.personLifetime,
       personIssuers: s.refreshTokens.personIssuers,
       rotate: s.refreshTokens.rotate,
+      maxPerIdentity: s.refreshTokens.maxPerIdentity,
     },
     idTokens: { ...s.idTokens, clockSkewSec },
     rateLimits: s.rateLimits,

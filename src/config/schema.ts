@@ -83,6 +83,13 @@ const sessions = z
         personLifetime: z.number().int().min(60).max(30 * 86_400).default(43_200).describe('seconds, sessions of people'),
         personIssuers: z.array(z.string().min(1)).default([]).describe('issuer ids whose identities are people'),
         rotate: z.boolean().default(false).describe('new refresh token on each use, with reuse detection (docker and skopeo do not store new ones)'),
+        maxPerIdentity: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(100)
+          .describe('sessions one identity (issuer + subject) may hold; opening one more ends the one closest to expiry'),
       })
       .prefault({}),
     idTokens: z

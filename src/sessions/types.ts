@@ -70,6 +70,8 @@ export interface RefreshSettings {
   readonly personIssuers: readonly string[];
   /** Issue a new refresh token on each use and revoke the session when an old one comes back. */
   readonly rotate: boolean;
+  /** Sessions one identity (issuer + subject) may hold at once; opening one more ends the oldest. */
+  readonly maxPerIdentity: number;
 }
 
 export interface IdTokenSettings {

@@ -2,7 +2,7 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { StoreError, StoreFullError, StoreUnavailableError } from './errors.js';
 import { keyLayout } from './keys.js';
 import { adaptRateLimiter, checkRateLimiterOptions } from './rate-limiter.js';
-import type { MemoryStoreOptions, RateLimiter, RateLimiterOptions, Store, StoreHealth } from './types.js';
+import type { MemoryStoreOptions, RateLimiter, RateLimiterOptions, Store, StoreHealth, SwapInput, SwapResult } from './types.js';
 import {
   DEFAULT_KEY_PREFIX,
   checkIndexes,
@@ -146,6 +146,34 @@ export class MemoryStore implements Store {
     const live = this.hasLiveMember(index, member);
     this.deleteMember(index, member);
     return live;
+  }
+
+  async swap(input: SwapInput): Promise<SwapResult> {
+    this.open();
+    for (const k of [input.from, input.tombstone, input.guard, input.to]) checkKey(k);
+    checkValue(input.tombstoneValue);
+    checkValue(input.value);
+    checkTtl(input.ttlMs);
+    checkIndexes(input.fromIndexes);
+    checkIndexes(input.indexes);
+    // No await below this line: the whole step happens in one turn of the event loop.
+    if (this.liveValue(input.guard) !== undefined) return { outcome: 'guarded' };
+    if (this.liveValue(input.from) === undefined) return { outcome: 'missing', tombstone: this.liveValue(input.tombstone)?.value ?? null };
+    const distinct = [...new Set(input.indexes)];
+    // `from` and its members are freed; reserve the rest up front so a full store changes nothing.
+    const added =
+      (this.liveValue(input.tombstone) === undefined ? 1 : 0) +
+      (this.liveValue(input.to) === undefined ? 1 : 0) +
+      distinct.filter((i) => !this.hasLiveMember(i, input.to)).length;
+    const freed = 1 + input.fromIndexes.filter((i) => this.hasLiveMember(i, input.from)).length;
+    this.reserve(Math.max(0, added - freed));
+    this.values.delete(input.from);
+    for (const index of input.fromIndexes) this.deleteMember(index, input.from);
+    const expiresAt = this.now() + input.ttlMs;
+    this.values.set(input.tombstone, { value: input.tombstoneValue, expiresAt });
+    this.values.set(input.to, { value: input.value, expiresAt });
+    for (const index of distinct) this.setMember(index, input.to, expiresAt);
+    return { outcome: 'swapped' };
   }
 
   rateLimiter(options: RateLimiterOptions): RateLimiter {
