@@ -69,6 +69,8 @@ export interface AuditRecord {
   /** Session id (never the refresh token) when one was used or opened. */
   session?: string;
   sessionOpened?: boolean;
+  /** Why a session that was asked for was not opened. */
+  sessionSkipped?: string;
 }
 
 export interface IssueResult {
@@ -162,8 +164,13 @@ export class TokenService {
     });
     audit.policyVersion = policy.version;
     audit.rules = decision.matchedRules;
+    // Does any allow rule apply to this identity? Strangers a shared issuer signs for get
+    // neither a share of the issuer's rate limit nor anything kept in the store.
+    const applies = (decision.applyingRules ?? decision.matchedRules).length > 0;
+    if (identity && sessions && applies) await sessions.limits.checkIssuer(identity.issuer, needsStore);
+    if (identity && sessions && !applies && (source === 'exchange' || request.offline)) audit.sessionSkipped = 'no allow rule applies to this identity';
 
-    if (identity && sessions) {
+    if (identity && sessions && applies) {
       // Single use is checked after every cheaper refusal, so a bad request does not burn the token.
       const once =
         source === 'exchange' || (source === 'id_token' && sessions.singleUseRequired(identity, decision.matchedRules));
