@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type Koa from 'koa';
 import type { Config, LoadedConfig } from '../config/index.js';
 import { ConfigError } from '../config/index.js';
@@ -7,7 +7,8 @@ import { DevIssuer, devIssuerConfig, EXAMPLE_POLICY } from '../dev/index.js';
 import { PolicyHolder, loadPolicyFile, type CompiledPolicy } from '../policy/index.js';
 import type { KeyRing } from '../keys/index.js';
 import { TokenService } from '../issuance/token-service.js';
-import { createApp } from '../http/app.js';
+import { createApp, createOperatorApp, type ReadinessReport } from '../http/app.js';
+import { answerClientError } from '../http/client-error.js';
 import type { Logger } from '../observability/logger.js';
 import { loadKeyRing } from './keys.js';
 // sessions: store + SessionService wiring (issue 4)
@@ -128,15 +129,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     issuerTrusted: (id) => trustedIssuerIds.has(id),
   });
 
-  const app = createApp({
-    tokens,
-    jwks: () => keyRing.jwks(),
-    logger,
-    trustProxy: config.server.trustProxy,
-    readiness: async () => {
-      const health = await store.health();
-      return { ok: health.ok, checks: { store: health.ok ? `${health.kind} ok` : `${health.kind} ${health.state}: ${health.error ?? 'not ready'}` } };
-    },
+  const operatorDeps = {
     ...(adminToken !== undefined
       ? {
           adminSessions: { sessions, token: adminToken },
@@ -144,6 +137,21 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
         }
       : {}),
     ...(metrics ? { metrics } : {}),
+  };
+  const readiness = async (): Promise<ReadinessReport> => {
+    const health = await store.health();
+    const detail = health.ok ? `${health.kind} ok` : `${health.kind} ${health.state}: ${health.error ?? 'not ready'}`;
+    return { ok: health.ok, checks: { store: { ok: health.ok, detail } } };
+  };
+  const operatorListener = config.server.operator;
+  const app = createApp({
+    tokens,
+    jwks: () => keyRing.jwks(),
+    logger,
+    separateOperatorListener: operatorListener !== undefined,
+    ...(config.server.trustedProxies ? { trustedProxies: config.server.trustedProxies } : {}),
+    readiness,
+    ...operatorDeps,
     ...(devIssuer
       ? {
           devIssuer: {
@@ -161,6 +169,10 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     `registry settings: auth.token.realm=${publicUrl}/token issuer=${config.token.issuer} service=${config.token.services.join('|')}`,
     `signing key ${active.id}: ${active.alg}, kid mode ${active.kidMode}, kid ${active.kid}`,
     `store: ${config.store.type}`,
+    operatorListener
+      ? `operator listener on ${operatorListener.host}:${operatorListener.port} (/metrics, /admin/*, detailed /readyz)`
+      : 'operator endpoints (/metrics, /admin/*) on the public listener; set server.operator to move them',
+    `client IP: ${config.server.trustedProxies ? `X-Forwarded-For through trusted proxies ${JSON.stringify(config.server.trustedProxies)}` : 'socket peer (no trusted proxies)'}`,
     `refresh tokens: ${sessions.refreshEnabled ? `on (${config.sessions.refreshTokens.rotate ? 'rotating' : 'echoed'})` : 'off'}; rate limits: ${config.sessions.rateLimits.enabled ? `on, fail ${config.sessions.rateLimits.onStoreFailure}` : 'off'}`,
     `policy: ${config.policy.file ?? `${EXAMPLE_POLICY} (example)`} version ${policy().version}`,
     ...config.issuers.map((i) => `trusted issuer ${i.id}: ${i.issuer} (audiences ${i.audiences.join(', ')})`),
@@ -176,6 +188,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   }
 
   let server: Server | null = null;
+  let operatorServer: Server | null = null;
   let unwatch: (() => void) | null = null;
   return {
     config,
@@ -202,21 +215,18 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
       if (holder && config.policy.watch) unwatch = await holder.watch();
       // Serve even while Redis is down: paths that need it answer 503 until it is back (docs/sessions.md).
       await store.waitUntilReady(2_000).catch(() => logger.warn({ store: store.kind }, 'store not ready yet; session paths answer 503 until it is'));
-      server = await new Promise<Server>((resolve, reject) => {
-        const s = app.listen(config.server.port, config.server.host, () => resolve(s));
-        s.once('error', reject);
-      });
-      // Keep-alive longer than typical proxies' idle timeout; bound header time against slowloris.
-      server.keepAliveTimeout = 65_000;
-      server.headersTimeout = 66_000;
-      server.requestTimeout = 30_000;
+      server = await serve(app, config.server.port, config.server.host, config.server.maxHeaderBytes);
+      if (operatorListener !== undefined) {
+        const operatorApp = createOperatorApp({ logger, readiness, ...operatorDeps });
+        operatorServer = await serve(operatorApp, operatorListener.port, operatorListener.host, config.server.maxHeaderBytes);
+      }
       return server;
     },
     async close() {
       unwatch?.();
       holder?.close();
-      if (server) {
-        const s = server;
+      for (const s of [server, operatorServer]) {
+        if (!s) continue;
         await new Promise<void>((resolve) => s.close(() => resolve()));
         s.closeAllConnections();
       }
@@ -225,3 +235,24 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   };
 }
 
+
+/**
+ * An http server for `app` with a deliberate head-size limit; requests Node refuses
+ * before Koa sees them are answered in the registry error format.
+ */
+async function serve(app: Koa, port: number, host: string, maxHeaderBytes: number): Promise<Server> {
+  const server = createServer({ maxHeaderSize: maxHeaderBytes }, app.callback());
+  server.on('clientError', (err: Error & { code?: string }, socket) => answerClientError(err, socket, maxHeaderBytes));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  // Keep-alive longer than typical proxies' idle timeout; bound header time against slowloris.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 30_000;
+  return server;
+}

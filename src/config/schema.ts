@@ -1,4 +1,14 @@
 import { z } from 'zod';
+import { parseProxyRange } from '../http/client-ip.js';
+
+const isProxyRange = (value: string): boolean => {
+  try {
+    parseProxyRange(value);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /**
  * The configuration file's schema. Every default that matters for security is
@@ -117,7 +127,40 @@ export const configSchema = z.strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(5001),
       publicUrl: url.optional().describe('the URL clients reach the broker at; defaults to http://host:port'),
-      trustProxy: z.boolean().default(false).describe('honour X-Forwarded-For for the client IP'),
+      trustProxy: z
+        .boolean()
+        .optional()
+        .refine((v) => v !== true, {
+          message:
+            'replaced by server.trustedProxies: set { hops: <number of proxies in front> } and/or { cidrs: [<proxy ranges>] }; true took the leftmost X-Forwarded-For entry, which the client writes',
+        })
+        .describe('removed; only false is accepted (see server.trustedProxies)'),
+      trustedProxies: z
+        .strictObject({
+          hops: z.number().int().min(1).max(10).optional().describe('how many proxies in front of the broker append to X-Forwarded-For'),
+          cidrs: z
+            .array(z.string().refine(isProxyRange, 'must be an IP address or CIDR range'))
+            .min(1)
+            .optional()
+            .describe('addresses of those proxies; only hops from these ranges are believed'),
+        })
+        .refine((t) => t.hops !== undefined || t.cidrs !== undefined, 'give hops, cidrs or both')
+        .optional()
+        .describe('proxies whose X-Forwarded-For entries are believed, walking from the right; none by default'),
+      maxHeaderBytes: z
+        .number()
+        .int()
+        .min(8 * 1024)
+        .max(1024 * 1024)
+        .default(32 * 1024)
+        .describe('largest request head (request line and headers) accepted; larger ones get 431 in the registry error format'),
+      operator: z
+        .strictObject({
+          host: z.string().default('127.0.0.1'),
+          port: z.number().int().min(0).max(65535),
+        })
+        .optional()
+        .describe('a second listener for /metrics, /admin/* and detailed /readyz; when set they leave the public listener'),
     })
     .prefault({}),
   token: z

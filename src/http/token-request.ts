@@ -3,6 +3,7 @@ import getRawBody from 'raw-body';
 import { z } from 'zod';
 import { RegistryError, badRequest, unauthorized } from '../registry/index.js';
 import type { Credential, GrantType, TokenRequest } from '../issuance/request.js';
+import { queryOf } from './request-target.js';
 
 export const MAX_FORM_BYTES = 64 * 1024;
 const MAX_FIELD = 16 * 1024;
@@ -25,6 +26,9 @@ const fieldsSchema = z.object({
   subject_token_type: field('subject_token_type'),
   requested_token_type: field('requested_token_type'),
 });
+
+/** Secrets a POST takes from its body only. */
+const BODY_ONLY = ['password', 'subject_token', 'refresh_token'] as const;
 
 const GRANTS: readonly GrantType[] = ['password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange'];
 
@@ -60,7 +64,7 @@ function scopesOf(params: URLSearchParams): string[] {
 }
 
 export function parseGetRequest(ctx: Context, clientIp: string): TokenRequest {
-  const params = ctx.URL.searchParams;
+  const params = queryOf(ctx);
   const f = validated(params);
   return {
     method: 'GET',
@@ -88,8 +92,13 @@ export async function parsePostRequest(ctx: Context, clientIp: string): Promise<
   }
   // URLSearchParams decodes "+" as a space, which docker's space-joined scope needs (P16).
   const form = new URLSearchParams(text);
-  // c/image copies realm query parameters into the body; accept them from either place.
-  for (const [k, v] of ctx.URL.searchParams) if (!form.has(k)) form.append(k, v);
+  // c/image copies realm query parameters into the body; accept them from either place,
+  // except credentials: proxies and access logs record URLs.
+  const query = queryOf(ctx);
+  for (const name of BODY_ONLY) {
+    if (query.has(name)) throw badRequest(`"${name}" must be sent in the form body, never in the URL`);
+  }
+  for (const [k, v] of query) if (!form.has(k)) form.append(k, v);
   const f = validated(form);
 
   const grantType = f.grant_type;
