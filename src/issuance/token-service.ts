@@ -16,6 +16,7 @@ import type { TokenRequest } from './request.js';
 import { sha256 } from '../observability/hash.js';
 import type { SessionService } from '../sessions/index.js';
 import { toRegistryError } from './session-errors.js';
+import { KEYS_UNAVAILABLE, TOKEN_REFUSAL_REASONS, publicReason } from './refusal-reasons.js';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 /** Subject token types accepted for an exchange: an OIDC ID token is both. */
@@ -101,7 +102,7 @@ export class TokenService {
     } catch (thrown) {
       const err = toRegistryError(thrown);
       if (err instanceof RegistryError) {
-        audit.reason = err.message;
+        audit.reason ??= err.message;
         throw Object.assign(err, { audit });
       }
       throw err;
@@ -264,10 +265,13 @@ export class TokenService {
       return await this.options.verifier.verify(token, hash);
     } catch (err) {
       if (err instanceof IdentityError) {
+        // The detail is for the audit record; the caller gets a reason code and a fixed sentence.
+        audit.reason = `${err.code}: ${err.message}`;
         if (err.code === 'jwks_unavailable') {
-          throw new RegistryError(503, 'UNAVAILABLE', `cannot verify the token now: ${err.message}`, undefined, 5);
+          throw new RegistryError(503, 'UNAVAILABLE', KEYS_UNAVAILABLE.message, { reason: KEYS_UNAVAILABLE.reason }, 5);
         }
-        throw unauthorized(`invalid credentials: ${err.message}`, { reason: err.code, token: audit.tokenHash });
+        const reason = publicReason(err.code);
+        throw unauthorized(`invalid credentials: ${TOKEN_REFUSAL_REASONS[reason]}`, { reason });
       }
       throw err;
     }
