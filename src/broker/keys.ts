@@ -2,6 +2,7 @@ import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { KeyRing, loadOrCreateKeyFile, parsePrivateKeyPem, type KeyEntry } from '../keys/index.js';
 import { ConfigError, readSecret, type Config } from '../config/index.js';
+import { checkPrivateKeyFileMode } from './key-file-mode.js';
 
 export const GENERATED_KEY_FILE = 'signing-key.pem';
 
@@ -13,6 +14,7 @@ export async function loadKeyRing(config: Config, env: NodeJS.ProcessEnv = proce
   if (config.keys.signing) {
     for (const [i, k] of config.keys.signing.entries()) {
       const where = `keys.signing[${i}].privateKey`;
+      if ('file' in k.privateKey) checkPrivateKeyFileMode(k.privateKey.file, where, config.keys.privateKeyFiles);
       const pem = readSecret(k.privateKey, where, env);
       const entry: KeyEntry = { id: k.id, alg: k.alg, privateKey: parsePrivateKeyPem(pem, k.alg, where), kidMode };
       if (k.certificateFile) {
@@ -30,7 +32,8 @@ export async function loadKeyRing(config: Config, env: NodeJS.ProcessEnv = proce
   } else {
     const keyPath = path.join(config.dataDir, GENERATED_KEY_FILE);
     const persisted = await loadOrCreateKeyFile(keyPath, config.keys.generatedAlg);
-    notes.push(`${persisted.created ? 'generated' : 'reusing'} signing key ${keyPath}`, ...persisted.warnings);
+    checkPrivateKeyFileMode(keyPath, 'generated signing key', config.keys.privateKeyFiles);
+    notes.push(`${persisted.created ? 'generated' : 'reusing'} signing key ${keyPath}`);
     entries.push({
       id: 'generated',
       alg: config.keys.generatedAlg,

@@ -175,6 +175,10 @@ export const configSchema = z.strictObject({
       kidMode: z.enum(['libtrust', 'thumbprint', 'x5c']).default('libtrust'),
       signing: z.array(signingKey).min(1).optional().describe('when absent, a key is generated once in dataDir'),
       generatedAlg: z.enum(['ES256', 'RS256']).default('ES256'),
+      privateKeyFiles: z
+        .enum(['owner-only', 'group-readable', 'any'])
+        .default('owner-only')
+        .describe('permission bits a private-key file may have: owner-only (default), group-readable (e.g. Kubernetes secrets with fsGroup, 0440), any (no check)'),
     })
     .prefault({}),
   dataDir: z.string().min(1).default('.portcullis'),
