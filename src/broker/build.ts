@@ -7,8 +7,8 @@ import { DevIssuer, devIssuerConfig, EXAMPLE_POLICY } from '../dev/index.js';
 import { PolicyHolder, loadPolicyFile, type CompiledPolicy } from '../policy/index.js';
 import type { KeyRing } from '../keys/index.js';
 import { TokenService } from '../issuance/token-service.js';
-import { createApp } from '../http/app.js';
-import type { Logger } from '../observability/logger.js';
+import { createApp } from '../http/index.js';
+import type { Logger } from '../observability/index.js';
 import { loadKeyRing } from './keys.js';
 // sessions: store + SessionService wiring (issue 4)
 import { readSecret } from '../config/index.js';
@@ -16,7 +16,7 @@ import type { SessionService } from '../sessions/index.js';
 import type { Store } from '../store/index.js';
 import { openStore } from './store.js';
 import { buildSessions } from './sessions.js';
-import { Metrics } from '../observability/metrics.js';
+import { Metrics } from '../observability/index.js';
 
 /** The example policy shipped with the package (same relative place from src/ and dist/). */
 export const DEV_ISSUER_PATH = '/dev';
