@@ -10,7 +10,6 @@ import { TokenService } from '../issuance/token-service.js';
 import { createApp } from '../http/index.js';
 import type { Logger } from '../observability/index.js';
 import { loadKeyRing } from './keys.js';
-// sessions: store + SessionService wiring (issue 4)
 import { readSecret } from '../config/index.js';
 import type { SessionService } from '../sessions/index.js';
 import type { Store } from '../store/index.js';
@@ -97,7 +96,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   const policy = (): CompiledPolicy => (holder ? holder.current : (staticPolicy as CompiledPolicy));
   metrics?.setPolicyVersion(policy().version);
 
-  // ---- sessions (issue 4): the store and everything stateful on it ----
+  // Sessions: the store and everything stateful on it.
   // Secrets first: a failure here must not leave a Redis connection behind.
   const adminToken = config.admin.enabled && config.admin.token ? readSecret(config.admin.token, 'admin.token', options.env).trim() : undefined;
   const store = await openStore(config, options.env, (state, error) =>
@@ -114,7 +113,6 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     },
   });
   const trustedIssuerIds = new Set(issuers.map((i) => i.id));
-  // ---- end sessions ----
 
   const tokens = new TokenService({
     issuer: config.token.issuer,
