@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import type { Context, Next } from 'koa';
-import { badRequest } from '../registry/index.js';
+import { badRequest } from './errors.js';
 
 // RFC 3986 host: a registered name (unreserved characters; no percent-encoding needed for ours),
 // an IPv4 address or a bracketed IPv6 literal, then an optional port.
