@@ -215,9 +215,12 @@ export class RedisStore implements Store {
   private async swapAcrossSlots(input: SwapInput, keys: [string, string, string, string], fromIndexes: string[], toIndexes: string[]): Promise<SwapResult> {
     const [guard, from, tombstone, to] = keys;
     if ((await this.client.exists(guard)) === 1) return { outcome: 'guarded' };
+    if ((await this.client.exists(from)) === 0) return { outcome: 'missing', tombstone: stringOrNull(await this.client.get(tombstone)) };
+    // The tombstone before the take: a concurrent use of the same `from` that loses the
+    // take must find it, as it would after the one-step script.
+    await this.client.set(tombstone, input.tombstoneValue, 'PX', input.ttlMs);
     const taken = await this.scripts.portcullisTake(from);
     if (taken === null) return { outcome: 'missing', tombstone: stringOrNull(await this.client.get(tombstone)) };
-    await this.client.set(tombstone, input.tombstoneValue, 'PX', input.ttlMs);
     await Promise.all(fromIndexes.map((k) => this.client.zrem(k, input.from)));
     await Promise.all(toIndexes.map((k) => this.scripts.portcullisIndexAdd(k, input.to, input.ttlMs)));
     await this.client.set(to, input.value, 'PX', input.ttlMs);

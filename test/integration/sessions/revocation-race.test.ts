@@ -1,6 +1,6 @@
 /**
  * Revocation against refresh-token rotation, raced hundreds of times on the memory
- * store and on a real redis-server: a client refreshing in a tight loop while an
+ * store, on a real redis-server and on a real Redis Cluster: a client refreshing in a tight loop while an
  * operator revokes its session must never hold a working token once the revocation
  * has returned, and an old token coming back concurrently with the new one must end
  * the session (reuse detection) whichever request wins.
@@ -16,17 +16,18 @@ import {
   SessionService,
   type SessionFilter,
 } from '../../../src/sessions/index.js';
-import { startRedis, type RedisServer } from '../../helpers/redis.js';
+import { startRedis, startRedisCluster, type RedisClusterHandle, type RedisServer } from '../../helpers/redis.js';
 
 const SERVICE = 'reg';
 const TRIALS = 300;
 
 let redis: RedisServer;
+let cluster: RedisClusterHandle;
 beforeAll(async () => {
-  redis = await startRedis();
+  [redis, cluster] = await Promise.all([startRedis(), startRedisCluster(3)]);
 });
 afterAll(async () => {
-  await redis?.stop();
+  await Promise.all([redis?.stop(), cluster?.stop()]);
 });
 
 function identity(n: number): Identity {
@@ -52,6 +53,8 @@ function service(store: Store): SessionService {
 const stores: [string, () => Promise<Store>][] = [
   ['memory', async () => new MemoryStore({ sweepIntervalMs: 0, maxEntries: 1_000_000 })],
   ['redis', async () => createStore({ redis: { url: redis.url, keyPrefix: `race${Date.now().toString(36)}:` } })],
+  // Keys in different slots: the swap runs as write-then-recheck instead of one script.
+  ['redis cluster', async () => createStore({ redis: { cluster: cluster.nodes, keyPrefix: `race${Date.now().toString(36)}:` } })],
 ];
 
 /** Resolves after `n` microtask hops, so the two sides interleave at different points. */
@@ -74,7 +77,7 @@ describe.each(stores)('refresh rotation against revocation (%s store)', (_name, 
   let sessions: SessionService;
   beforeAll(async () => {
     store = await open();
-    await store.waitUntilReady(2_000);
+    await store.waitUntilReady(10_000);
     sessions = service(store);
   });
   afterAll(async () => {
