@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { parseProxyRange } from '../http/client-ip.js';
+import { parseIpRange } from '../lib/index.js';
 
 const isProxyRange = (value: string): boolean => {
   try {
-    parseProxyRange(value);
+    parseIpRange(value);
     return true;
   } catch {
     return false;

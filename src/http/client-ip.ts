@@ -1,5 +1,4 @@
-import { isIP } from 'node:net';
-import ipaddr from 'ipaddr.js';
+import { inIpRange, parseIpAddress, parseIpRange, type IpAddress } from '../lib/index.js';
 
 /** Which peers may tell us the client's address through X-Forwarded-For. */
 export interface TrustedProxies {
@@ -7,33 +6,6 @@ export interface TrustedProxies {
   readonly hops?: number;
   /** Only proxies whose address lies in one of these ranges are believed (absent or empty: any address). */
   readonly cidrs?: readonly string[];
-}
-
-type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
-
-/** `10.0.0.0/8`, `fd00::/8` or a single address. Throws with the offending value. */
-export function parseProxyRange(value: string): Range {
-  if (ipaddr.isValidCIDR(value)) {
-    const [addr, bits] = ipaddr.parseCIDR(value);
-    if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) {
-      return [(addr as ipaddr.IPv6).toIPv4Address(), bits - 96];
-    }
-    return [addr, bits];
-  }
-  const addr = parseAddress(value);
-  if (addr === undefined) throw new Error(`${JSON.stringify(value)} is not an IP address or CIDR range`);
-  return [addr, addr.kind() === 'ipv4' ? 32 : 128];
-}
-
-/** A strictly written IPv4 or IPv6 address (IPv4-mapped IPv6 counts as IPv4), optionally with a port. */
-function parseAddress(raw: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
-  let value = raw.trim();
-  // Some load balancers append the port: 203.0.113.7:41234 or [2001:db8::1]:41234.
-  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(value);
-  if (bracketed?.[1] !== undefined) value = bracketed[1];
-  else if (/^[0-9.]+:\d{1,5}$/.test(value)) value = value.slice(0, value.indexOf(':'));
-  if (isIP(value) === 0) return undefined;
-  return ipaddr.process(value);
 }
 
 /**
@@ -48,13 +20,12 @@ function parseAddress(raw: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
  */
 export function clientIpResolver(trusted: TrustedProxies | undefined): (socketAddress: string | undefined, forwardedFor: string | undefined) => string {
   const hops = trusted?.hops;
-  const ranges = (trusted?.cidrs ?? []).map(parseProxyRange);
+  const ranges = (trusted?.cidrs ?? []).map(parseIpRange);
   const enabled = trusted !== undefined && (hops === undefined ? ranges.length > 0 : hops > 0);
-  const inRanges = (addr: ipaddr.IPv4 | ipaddr.IPv6): boolean =>
-    ranges.length === 0 || ranges.some((r) => r[0].kind() === addr.kind() && addr.match(r));
+  const inRanges = (addr: IpAddress): boolean => ranges.length === 0 || ranges.some((r) => inIpRange(addr, r));
 
   return (socketAddress, forwardedFor) => {
-    const peer = socketAddress === undefined ? undefined : parseAddress(socketAddress);
+    const peer = socketAddress === undefined ? undefined : parseIpAddress(socketAddress);
     if (peer === undefined) return socketAddress ?? '';
     if (!enabled || forwardedFor === undefined || forwardedFor === '') return peer.toString();
     const entries = forwardedFor.split(',');
@@ -62,7 +33,7 @@ export function clientIpResolver(trusted: TrustedProxies | undefined): (socketAd
     let steps = 0;
     for (let i = entries.length - 1; i >= 0; i -= 1) {
       if ((hops !== undefined && steps >= hops) || !inRanges(client)) break;
-      const next = parseAddress(entries[i] as string);
+      const next = parseIpAddress(entries[i] as string);
       // Junk where an address should be: keep the last hop that was written by a trusted proxy.
       if (next === undefined) break;
       client = next;
