@@ -98,10 +98,9 @@ export class RefreshTokens {
       for (const key of members) {
         const raw = await this.store.get(key);
         const session = raw === null ? null : parseSessionRecord(raw);
-        if (session === null) {
-          await this.store.removeFromIndex(index, key);
-          continue;
-        }
+        // Removed from this index in every case, so the loop ends whatever the record says.
+        await this.store.removeFromIndex(index, key);
+        if (session === null) continue;
         await this.deleteKey(key, session);
         count += 1;
       }
