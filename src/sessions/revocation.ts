@@ -71,6 +71,9 @@ export class SessionDirectory {
       }
       for (const id of families) {
         if (ended.has(id)) continue;
+        // Always ended and counted: mid-rotation its new token may not be readable yet,
+        // and the marker is what stops it. (A tombstone can outlive its session, so
+        // revoking an old rotated token of an ended session counts it once more.)
         ended.add(id);
         await this.tokens.revokeSession(id);
       }
