@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { compileCel } from './cel.js';
 import type { CompiledGrant, CompiledPolicyData, CompiledRule, IssuerRules } from './compiled.js';
 import { buildIssuerRules } from './issuer-index.js';
-import { compileWhen, compileCondition, type ClaimCheck } from './conditions.js';
+import { compileWhen, type ClaimCheck } from './conditions.js';
 import type { Check } from './context.js';
-import { PolicyDocument, type GrantInput, type PolicyDocumentInput, type RuleInput } from './document.js';
+import { PolicyDocument, unsafeKeyIssues, type GrantInput, type PolicyDocumentInput, type RuleInput } from './document.js';
 import { PolicyError } from '../errors.js';
 import { evaluatePolicy, type DecisionTrace } from './evaluate.js';
 import { IssueCollector } from '../issues.js';
@@ -13,7 +13,7 @@ import { clientIpCheck, serviceCheck } from './request-checks.js';
 import { compileRepositoryPattern, type RepositoryMatcher } from './template.js';
 import type { Decision, Policy, PolicyRequest } from './types.js';
 import { zodIssues } from '../zod-issues.js';
-import { formatClaimPath, resolveClaim } from './claim-path.js';
+import { formatClaimPath, resolveClaim, type ClaimPath } from './claim-path.js';
 
 export interface CompileOptions {
   /** Where the document came from (a file path), for error messages. */
@@ -46,6 +46,8 @@ const ALIAS_RE = /^\$([A-Za-z][A-Za-z0-9_-]*)$/;
 
 /** Validates and compiles a parsed document. Throws PolicyError listing every problem. */
 export function compilePolicyDocument(doc: unknown, options: CompileOptions = {}): CompiledPolicy {
+  const unsafe = unsafeKeyIssues(doc);
+  if (unsafe.length > 0) throw new PolicyError(unsafe, options.source);
   const parsed = PolicyDocument.safeParse(doc);
   if (!parsed.success) throw new PolicyError(zodIssues(parsed.error.issues), options.source);
   const document = parsed.data;
@@ -120,22 +122,10 @@ function compileRule(input: RuleInput, index: number, options: CompileOptions, i
   }
   const grants = input.grants.flatMap((g, i) => compileGrant(g, [...at, 'grants', i], issues));
 
-  let untrustedGuard: Check | undefined;
-  const untrusted = preset?.untrustedEvents;
-  if (untrusted !== undefined && input.effect === 'allow' && input.allowUntrustedEvents !== true) {
-    const test = compileCondition({ oneOf: [...untrusted.oneOf] }, [...at, 'provider'], issues);
-    if (test !== undefined) {
-      const path = untrusted.claim;
-      untrustedGuard = {
-        label: `untrusted event: ${formatClaimPath(path)} in ${JSON.stringify(untrusted.oneOf)} (pull only)`,
-        // A token without the claim is treated as untrusted: fail closed.
-        test: (ctx) => {
-          const value = ctx.claims === undefined ? undefined : resolveClaim(ctx.claims, path);
-          return value === undefined || test(value);
-        },
-      };
-    }
-  }
+  // A rule that names a provider's issuer URL instead of `provider:` gets that
+  // provider's preset, so its safe defaults (pull only for pull requests) apply.
+  if (preset === undefined && input.anonymous !== true) preset = inferPreset(issuers, options.presets ?? NO_PRESETS);
+  const untrustedGuard = input.effect === 'allow' && input.allowUntrustedEvents !== true ? untrustedEventGuard(preset, input.provider !== undefined, issuers) : undefined;
 
   if (issues.issues.length > before) return undefined;
   return {
@@ -152,6 +142,35 @@ function compileRule(input: RuleInput, index: number, options: CompileOptions, i
     grants,
     ...(input.tokenLifetime === undefined ? {} : { tokenLifetime: input.tokenLifetime }),
     ...(input.refreshLifetime === undefined ? {} : { refreshLifetime: input.refreshLifetime }),
+  };
+}
+
+/** The one preset whose issuers the rule names, if exactly one preset does. */
+function inferPreset(issuers: readonly string[], presets: ReadonlyMap<string, ProviderPreset>): ProviderPreset | undefined {
+  const found = [...presets.values()].filter((p) => p.issuers.some((i) => issuers.includes(i)));
+  return found.length === 1 ? found[0] : undefined;
+}
+
+/**
+ * Holds for the preset's untrusted events (pull requests): the rule then grants
+ * pull only. The event claim must be a non-empty string outside the preset's
+ * list for the event to be trusted: a missing claim, `null`, `""`, an array or
+ * any other type is untrusted (fail closed). With an inferred preset the guard
+ * only looks at tokens of the preset's own issuers.
+ */
+function untrustedEventGuard(preset: ProviderPreset | undefined, explicit: boolean, issuers: readonly string[]): Check | undefined {
+  const untrusted = preset?.untrustedEvents;
+  if (preset === undefined || untrusted === undefined) return undefined;
+  const path: ClaimPath = untrusted.claim;
+  const listed = new Set<unknown>(untrusted.oneOf);
+  const guarded = explicit ? undefined : new Set(issuers.filter((i) => preset.issuers.includes(i)));
+  return {
+    label: `untrusted event: ${formatClaimPath(path)} missing, not a non-empty string, or in ${JSON.stringify(untrusted.oneOf)} (pull only)${explicit ? '' : ` [preset ${preset.name} inferred from the issuer]`}`,
+    test: (ctx) => {
+      if (guarded !== undefined && (ctx.identity === null || !guarded.has(ctx.identity.issuer))) return false;
+      const value = ctx.claims === undefined ? undefined : resolveClaim(ctx.claims, path);
+      return typeof value !== 'string' || value === '' || listed.has(value);
+    },
   };
 }
 
