@@ -123,9 +123,11 @@ function compileRule(input: RuleInput, index: number, options: CompileOptions, i
   const grants = input.grants.flatMap((g, i) => compileGrant(g, [...at, 'grants', i], issues));
 
   // A rule that names a provider's issuer URL instead of `provider:` gets that
-  // provider's preset, so its safe defaults (pull only for pull requests) apply.
-  if (preset === undefined && input.anonymous !== true) preset = inferPreset(issuers, options.presets ?? NO_PRESETS);
-  const untrustedGuard = input.effect === 'allow' && input.allowUntrustedEvents !== true ? untrustedEventGuard(preset, input.provider !== undefined, issuers) : undefined;
+  // provider's safe defaults (pull only for pull requests) for that issuer's tokens.
+  const presets = options.presets ?? NO_PRESETS;
+  const inferred = preset === undefined && input.anonymous !== true ? inferPresets(issuers, presets) : new Map<string, ProviderPreset>();
+  if (preset === undefined && new Set(inferred.values()).size === 1) preset = [...inferred.values()][0];
+  const untrustedGuard = input.effect === 'allow' && input.allowUntrustedEvents !== true ? untrustedEventGuard(input.provider === undefined ? inferred : preset, issuers) : undefined;
 
   if (issues.issues.length > before) return undefined;
   return {
@@ -145,31 +147,43 @@ function compileRule(input: RuleInput, index: number, options: CompileOptions, i
   };
 }
 
-/** The one preset whose issuers the rule names, if exactly one preset does. */
-function inferPreset(issuers: readonly string[], presets: ReadonlyMap<string, ProviderPreset>): ProviderPreset | undefined {
-  const found = [...presets.values()].filter((p) => p.issuers.some((i) => issuers.includes(i)));
-  return found.length === 1 ? found[0] : undefined;
+/** The presets whose issuer the rule names, by issuer. */
+function inferPresets(issuers: readonly string[], presets: ReadonlyMap<string, ProviderPreset>): Map<string, ProviderPreset> {
+  const out = new Map<string, ProviderPreset>();
+  for (const iss of issuers) {
+    const p = [...presets.values()].find((candidate) => candidate.issuers.includes(iss));
+    if (p !== undefined) out.set(iss, p);
+  }
+  return out;
 }
 
 /**
  * Holds for the preset's untrusted events (pull requests): the rule then grants
  * pull only. The event claim must be a non-empty string outside the preset's
  * list for the event to be trusted: a missing claim, `null`, `""`, an array or
- * any other type is untrusted (fail closed). With an inferred preset the guard
- * only looks at tokens of the preset's own issuers.
+ * any other type is untrusted (fail closed). `from` is the rule's `provider:`
+ * (all its issuers), or the presets inferred per issuer URL.
  */
-function untrustedEventGuard(preset: ProviderPreset | undefined, explicit: boolean, issuers: readonly string[]): Check | undefined {
-  const untrusted = preset?.untrustedEvents;
-  if (preset === undefined || untrusted === undefined) return undefined;
-  const path: ClaimPath = untrusted.claim;
-  const listed = new Set<unknown>(untrusted.oneOf);
-  const guarded = explicit ? undefined : new Set(issuers.filter((i) => preset.issuers.includes(i)));
+function untrustedEventGuard(from: ProviderPreset | ReadonlyMap<string, ProviderPreset> | undefined, issuers: readonly string[]): Check | undefined {
+  if (from === undefined) return undefined;
+  const byIssuer = new Map<string, { path: ClaimPath; listed: ReadonlySet<unknown> }>();
+  const labels: string[] = [];
+  for (const iss of issuers) {
+    const p = from instanceof Map ? from.get(iss) : (from as ProviderPreset);
+    const events = p?.untrustedEvents;
+    if (p === undefined || events === undefined) continue;
+    byIssuer.set(iss, { path: events.claim, listed: new Set<unknown>(events.oneOf) });
+    const label = `${formatClaimPath(events.claim)} in ${JSON.stringify(events.oneOf)}${from instanceof Map ? ` (preset ${p.name} inferred from the issuer)` : ''}`;
+    if (!labels.includes(label)) labels.push(label);
+  }
+  if (byIssuer.size === 0) return undefined;
   return {
-    label: `untrusted event: ${formatClaimPath(path)} missing, not a non-empty string, or in ${JSON.stringify(untrusted.oneOf)} (pull only)${explicit ? '' : ` [preset ${preset.name} inferred from the issuer]`}`,
+    label: `untrusted event (pull only): ${labels.join('; ')}, or the claim missing or not a non-empty string`,
     test: (ctx) => {
-      if (guarded !== undefined && (ctx.identity === null || !guarded.has(ctx.identity.issuer))) return false;
-      const value = ctx.claims === undefined ? undefined : resolveClaim(ctx.claims, path);
-      return typeof value !== 'string' || value === '' || listed.has(value);
+      const guard = ctx.identity === null ? undefined : byIssuer.get(ctx.identity.issuer);
+      if (guard === undefined) return false;
+      const value = ctx.claims === undefined ? undefined : resolveClaim(ctx.claims, guard.path);
+      return typeof value !== 'string' || value === '' || guard.listed.has(value);
     },
   };
 }
