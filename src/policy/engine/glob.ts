@@ -131,10 +131,18 @@ const SEGS_START = 3;
 const SEGS_IN = 4;
 const SLASH = 47;
 
+const MAX_DFA_STATES = 256;
+const UNKNOWN = -1;
+const DEAD = 0;
+
 /**
- * The general case. States: one per literal character, one per `*`/`**`, two
- * per `**\/` (between segments; inside a segment). Each state's epsilon closure
- * is precomputed, so a step is a walk over the current state list.
+ * The general case: a nondeterministic automaton (one state per literal
+ * character, one per `*`/`**`, two per `**\/`: between segments, inside one),
+ * turned into a deterministic one lazily, as texts are matched. Characters
+ * fall into classes (`/`, each literal character of the glob, anything else),
+ * so a step is one table lookup; the table is bounded (MAX_DFA_STATES), and a
+ * text that needs more states finishes on the set simulation, which is still
+ * linear in the text.
  */
 function automaton(tokens: readonly Token[]): (text: string) => boolean {
   const kinds: number[] = [];
@@ -154,69 +162,101 @@ function automaton(tokens: readonly Token[]): (text: string) => boolean {
     }
   }
   const accept = kinds.length;
-  const closure: Int32Array[] = [];
-  for (let s = 0; s <= accept; s++) {
-    const out: number[] = [];
-    let q = s;
-    for (;;) {
-      out.push(q);
+
+  // Character classes: 0 = a character the glob never names, 1 = "/", 2… = each literal character.
+  const ascii = new Int32Array(128);
+  const wide = new Map<number, number>();
+  ascii[SLASH] = 1;
+  let classes = 2;
+  for (let s = 0; s < accept; s++) {
+    const c = chars[s] as number;
+    if (kinds[s] !== CHAR || c === SLASH) continue;
+    if (c < 128) {
+      if (ascii[c] === 0) ascii[c] = classes++;
+    } else if (!wide.has(c)) wide.set(c, classes++);
+  }
+  const classOf = (ch: number): number => (ch < 128 ? (ascii[ch] as number) : (wide.get(ch) ?? 0));
+  const stateClass = chars.map((c, s) => (kinds[s] === CHAR ? classOf(c) : -1));
+
+  const closure = (s: number, into: Set<number>): void => {
+    for (let q = s; ; ) {
+      into.add(q);
       const k = kinds[q];
       if (k === STAR || k === DSTAR) q += 1;
       else if (k === SEGS_START) q += 2;
       else break;
     }
-    closure.push(Int32Array.from(out));
-  }
+  };
+  const step = (set: readonly number[], cls: number): number[] => {
+    const out = new Set<number>();
+    for (const s of set) {
+      switch (kinds[s]) {
+        case CHAR:
+          if (stateClass[s] === cls) closure(s + 1, out);
+          break;
+        case STAR:
+          if (cls !== 1) closure(s, out);
+          break;
+        case DSTAR:
+          closure(s, out);
+          break;
+        case SEGS_START:
+          if (cls !== 1) closure(s + 1, out);
+          break;
+        case SEGS_IN:
+          closure(cls === 1 ? s - 1 : s, out);
+          break;
+        default:
+          break; // the accepting state has no transitions
+      }
+    }
+    return [...out].sort((a, b) => a - b);
+  };
+
+  // DFA state 0 is the dead state (no NFA state left).
+  const sets: number[][] = [[]];
+  const accepting: boolean[] = [false];
+  const ids = new Map<string, number>([['', DEAD]]);
+  const table: number[] = new Array<number>(classes).fill(DEAD);
+  const stateFor = (set: number[]): number => {
+    const key = set.join(',');
+    const known = ids.get(key);
+    if (known !== undefined) return known;
+    if (sets.length >= MAX_DFA_STATES) return UNKNOWN;
+    const id = sets.length;
+    sets.push(set);
+    accepting.push(set.includes(accept));
+    ids.set(key, id);
+    for (let c = 0; c < classes; c++) table.push(UNKNOWN);
+    return id;
+  };
+  const startSet = new Set<number>();
+  closure(0, startSet);
+  const start = stateFor([...startSet].sort((a, b) => a - b));
   const literalPrefix = tokens[0]?.kind === 'lit' ? tokens[0].text : '';
 
   return (text) => {
     if (!text.startsWith(literalPrefix)) return false;
-    // Per-call buffers keep the matcher re-entrant; states are few (pattern length).
-    const mark = new Int32Array(accept + 1).fill(-1);
-    let cur: number[] = [];
-    let next: number[] = [];
-    const add = (list: number[], s: number, gen: number): void => {
-      const cl = closure[s] as Int32Array;
-      for (let i = 0; i < cl.length; i++) {
-        const q = cl[i] as number;
-        if (mark[q] !== gen) {
-          mark[q] = gen;
-          list.push(q);
-        }
-      }
-    };
-    add(cur, 0, 0);
+    let d = start;
     for (let i = 0; i < text.length; i++) {
-      const ch = text.charCodeAt(i);
-      const gen = i + 1;
-      next.length = 0;
-      for (let j = 0; j < cur.length; j++) {
-        const s = cur[j] as number;
-        switch (kinds[s]) {
-          case CHAR:
-            if (chars[s] === ch) add(next, s + 1, gen);
-            break;
-          case STAR:
-            if (ch !== SLASH) add(next, s, gen);
-            break;
-          case DSTAR:
-            add(next, s, gen);
-            break;
-          case SEGS_START:
-            if (ch !== SLASH) add(next, s + 1, gen);
-            break;
-          case SEGS_IN:
-            add(next, ch === SLASH ? s - 1 : s, gen);
-            break;
-          default:
-            break; // the accepting state has no transitions
-        }
+      const cls = classOf(text.charCodeAt(i));
+      let n = table[d * classes + cls] as number;
+      if (n === UNKNOWN) {
+        const set = step(sets[d] as number[], cls);
+        n = stateFor(set);
+        if (n === UNKNOWN) return simulate(set, text, i + 1);
+        table[d * classes + cls] = n;
       }
-      if (next.length === 0) return false;
-      const t = cur;
-      cur = next;
-      next = t;
+      if (n === DEAD) return false;
+      d = n;
     }
-    return mark[accept] === text.length;
+    return accepting[d] as boolean;
   };
+
+  /** The table is full: finish this text on state sets. */
+  function simulate(from: number[], text: string, at: number): boolean {
+    let set = from;
+    for (let i = at; i < text.length && set.length > 0; i++) set = step(set, classOf(text.charCodeAt(i)));
+    return set.includes(accept);
+  }
 }
