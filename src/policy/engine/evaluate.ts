@@ -1,4 +1,4 @@
-import { ALL, mergeScopes, type AccessEntry, type ResourceScope } from '../../registry/index.js';
+import { ACTIONS_OF, ALL, mergeScopes, type AccessEntry, type ResourceScope } from '../../registry/index.js';
 import type { CompiledGrant, CompiledPolicyData, CompiledRule } from './compiled.js';
 import type { Check, EvalContext } from './context.js';
 import { issuerCandidates } from './issuer-index.js';
@@ -67,7 +67,6 @@ export function evaluatePolicy(policy: CompiledPolicyData, request: PolicyReques
   const candidates = candidateRules(policy, request, trace !== undefined);
   const resources: ResourceState[] = mergeScopes(request.scopes).map((scope) => ({ scope, allow: new Map(), deny: new Map() }));
   if (candidates.length === 0) {
-    if (trace !== undefined) traceSkipped(trace, candidates, contextOf(request));
     return { access: resources.map((r) => ({ type: r.scope.type, name: r.scope.name, actions: [] })), matchedRules: [], applyingRules: [] };
   }
 
@@ -206,7 +205,7 @@ function grantable(scope: ResourceScope): readonly string[] {
   if (scope.type === 'registry' && scope.name === 'catalog') return CATALOG_ACTIONS;
   return NO_ACTIONS;
 }
-const REPOSITORY_ACTIONS: readonly string[] = ['delete', 'pull', 'push'];
+const REPOSITORY_ACTIONS: readonly string[] = [...(ACTIONS_OF.repository ?? [])].sort();
 const CATALOG_ACTIONS: readonly string[] = [ALL];
 const NO_ACTIONS: readonly string[] = [];
 
@@ -258,10 +257,4 @@ function newRuleTrace(rule: CompiledRule): RuleTrace {
   return { id: rule.id, effect: rule.effect, checks: [], matched: false, effects: [], contributed: false };
 }
 
-function traceSkipped(trace: DecisionTrace, candidates: readonly CompiledRule[], ctx: EvalContext): void {
-  for (const rule of candidates) {
-    const rt = newRuleTrace(rule);
-    ruleMatches(rule, ctx, rt);
-    trace.rules.push(rt);
-  }
-}
+
