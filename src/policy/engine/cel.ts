@@ -71,7 +71,7 @@ export function compileCel(expression: string): Check {
     throw new Error(`CEL: ${firstLine(err)}`);
   }
   const checked = program.check();
-  if (!checked.valid) throw new Error(`CEL: ${firstLine(checked.error)}`);
+  if (!checked.valid) throw new Error(`CEL: ${firstLine(checked.error).replaceAll(LINEAR_MATCHES, 'matches')}`);
   if (checked.type !== 'bool' && checked.type !== 'dyn') throw new Error(`CEL expression must be a bool, not ${checked.type}`);
   if (comprehensionDepth(program.ast) > 1) throw new Error('CEL: nested comprehensions (all/exists/map/filter inside another) are not allowed');
 

@@ -91,14 +91,15 @@ export function hasGlob(pattern: string): boolean {
   return pattern.includes('*');
 }
 
-export function compileGlob(glob: string, startsSegment = true): GlobMatcher {
-  return { glob, test: matcherFromTokens(globTokens(glob, startsSegment)) };
+/** `maxDfaStates` bounds the lazily built table (lowered only by tests, to exercise the fallback). */
+export function compileGlob(glob: string, startsSegment = true, maxDfaStates = MAX_DFA_STATES): GlobMatcher {
+  return { glob, test: matcherFromTokens(globTokens(glob, startsSegment), maxDfaStates) };
 }
 
 /** A linear-time test for a token sequence (used by templates, which splice values in as literals). */
-export function matcherFromTokens(raw: readonly Token[]): (text: string) => boolean {
+export function matcherFromTokens(raw: readonly Token[], maxDfaStates = MAX_DFA_STATES): (text: string) => boolean {
   const tokens = normalize(raw);
-  return shapeMatcher(tokens) ?? automaton(tokens);
+  return shapeMatcher(tokens) ?? automaton(tokens, maxDfaStates);
 }
 
 /** Direct tests for the common shapes (`team/app`, `team/**`, `team/*`, `refs/tags/v*`). */
@@ -144,7 +145,7 @@ const DEAD = 0;
  * text that needs more states finishes on the set simulation, which is still
  * linear in the text.
  */
-function automaton(tokens: readonly Token[]): (text: string) => boolean {
+function automaton(tokens: readonly Token[], maxDfaStates: number): (text: string) => boolean {
   const kinds: number[] = [];
   const chars: number[] = [];
   for (const t of tokens) {
@@ -222,7 +223,7 @@ function automaton(tokens: readonly Token[]): (text: string) => boolean {
     const key = set.join(',');
     const known = ids.get(key);
     if (known !== undefined) return known;
-    if (sets.length >= MAX_DFA_STATES) return UNKNOWN;
+    if (sets.length >= maxDfaStates) return UNKNOWN;
     const id = sets.length;
     sets.push(set);
     accepting.push(set.includes(accept));
