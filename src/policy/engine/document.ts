@@ -172,21 +172,28 @@ const MAX_DOCUMENT_DEPTH = 64;
 
 export function unsafeKeyIssues(doc: unknown): PolicyIssue[] {
   const issues: PolicyIssue[] = [];
-  const visit = (node: unknown, path: PropertyKey[]): void => {
+  const path: PropertyKey[] = []; // one stack for the walk: a policy of 10,000 rules has many nodes
+  const visit = (node: unknown): void => {
     if (node === null || typeof node !== 'object') return;
     if (path.length > MAX_DOCUMENT_DEPTH) {
       issues.push({ path: formatPath(path), message: `nested deeper than ${MAX_DOCUMENT_DEPTH} levels` });
       return;
     }
     if (Array.isArray(node)) {
-      node.forEach((v, i) => visit(v, [...path, i]));
+      for (let i = 0; i < node.length; i++) {
+        path.push(i);
+        visit(node[i]);
+        path.pop();
+      }
       return;
     }
     for (const key of Object.keys(node)) {
-      if (UNSAFE_KEYS.has(key)) issues.push({ path: formatPath([...path, key]), message: `the key ${JSON.stringify(key)} is not allowed in a policy` });
-      else visit((node as Record<string, unknown>)[key], [...path, key]);
+      path.push(key);
+      if (UNSAFE_KEYS.has(key)) issues.push({ path: formatPath(path), message: `the key ${JSON.stringify(key)} is not allowed in a policy` });
+      else visit((node as Record<string, unknown>)[key]);
+      path.pop();
     }
   };
-  visit(doc, []);
+  visit(doc);
   return issues;
 }

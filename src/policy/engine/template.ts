@@ -56,9 +56,10 @@ export function compileRepositoryPattern(pattern: string): RepositoryMatcher {
     return { pattern, literalPrefix, claimPaths, bind: () => test, bindDeny: () => test };
   }
 
-  // A matcher per combination of spliced values; bounded, because values come from tokens.
-  const cache = new Map<string, NameTest>();
+  // A matcher per combination of spliced values; bounded, because values come from tokens. Created on first use.
+  let cache: Map<string, NameTest> | undefined;
   const spliced = (values: readonly (string | undefined)[]): NameTest => {
+    cache ??= new Map();
     const key = values.map((v) => v ?? '*').join('/'); // "/" cannot occur inside a value, "*" not in a bound one
     const hit = cache.get(key);
     if (hit !== undefined) return hit;
