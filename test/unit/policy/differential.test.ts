@@ -33,8 +33,9 @@ function compare(doc: PolicyDoc, requests: readonly RequestSpec[]): void {
   for (const r of requests) {
     const scopes = parseScopes(r.scopes);
     const id = r.issuer === null ? null : identity(r.claims, r.issuer);
-    const engine = engineAnswer(policy.evaluate({ identity: id, scopes, service: r.service }));
-    const model = modelEvaluate(doc, { identity: id === null ? null : { issuer: id.issuer, claims: id.claims }, scopes, service: r.service });
+    const ip = r.clientIp === undefined ? {} : { clientIp: r.clientIp };
+    const engine = engineAnswer(policy.evaluate({ identity: id, scopes, service: r.service, ...ip }));
+    const model = modelEvaluate(doc, { identity: id === null ? null : { issuer: id.issuer, claims: id.claims }, scopes, service: r.service, ...ip });
     if (JSON.stringify(engine) !== JSON.stringify(model)) {
       throw new Error(
         `engine and docs disagree\n  policy:  ${JSON.stringify(doc)}\n  request: ${JSON.stringify(r)}\n  engine:  ${JSON.stringify(engine)}\n  model:   ${JSON.stringify(model)}`,

@@ -113,6 +113,7 @@ const ruleArb = fc
     source: sourceArb,
     when: fc.dictionary(fc.constantFrom(...CLAIM_KEYS), condArb, { maxKeys: 2 }),
     service: fc.constantFrom<string[] | undefined>(undefined, undefined, undefined, [SERVICE], ['other']),
+    clientIp: fc.constantFrom<string[] | undefined>(undefined, undefined, undefined, ['10.0.0.0/8'], ['192.168.1.7'], ['10.1.0.0/16', '172.16.0.0/12']),
     grants: fc.array(grantArb, { minLength: 1, maxLength: 3 }),
     tokenLifetime: fc.constantFrom<number | undefined>(undefined, 30, 60, 3600),
     allowUntrustedEvents: fc.constantFrom<boolean | undefined>(undefined, undefined, undefined, true),
@@ -122,6 +123,7 @@ const ruleArb = fc
     ...r.source,
     ...(r.source.anonymous === true || Object.keys(r.when).length === 0 ? {} : { when: r.when }),
     ...(r.service === undefined ? {} : { service: r.service }),
+    ...(r.clientIp === undefined ? {} : { clientIp: r.clientIp }),
     grants: r.grants,
     ...(r.effect === 'allow' && r.tokenLifetime !== undefined ? { tokenLifetime: r.tokenLifetime } : {}),
     ...(r.allowUntrustedEvents === undefined ? {} : { allowUntrustedEvents: r.allowUntrustedEvents }),
@@ -143,11 +145,15 @@ export interface RequestSpec {
   readonly claims: Record<string, unknown>;
   readonly scopes: string[];
   readonly service: string;
+  readonly clientIp?: string;
 }
 
-export const requestArb: fc.Arbitrary<RequestSpec> = fc.record({
-  issuer: fc.constantFrom<string | null>(ISS_PLAIN, ISS_GITHUB, ISS_GITHUB, ISS_GITLAB, null),
-  claims: claimsArb,
-  scopes: fc.array(scopeArb, { minLength: 1, maxLength: 3 }),
-  service: fc.constantFrom(SERVICE, SERVICE, 'other'),
-});
+export const requestArb: fc.Arbitrary<RequestSpec> = fc
+  .record({
+    issuer: fc.constantFrom<string | null>(ISS_PLAIN, ISS_GITHUB, ISS_GITHUB, ISS_GITLAB, null),
+    claims: claimsArb,
+    scopes: fc.array(scopeArb, { minLength: 1, maxLength: 3 }),
+    service: fc.constantFrom(SERVICE, SERVICE, 'other'),
+    clientIp: fc.constantFrom<string | undefined>(undefined, '10.1.2.3', '10.2.0.1', '192.168.1.7', '192.168.1.8', '::ffff:10.1.2.3', '172.20.0.1', '8.8.8.8', 'not-an-ip'),
+  })
+  .map(({ clientIp, ...r }) => (clientIp === undefined ? r : { ...r, clientIp }));

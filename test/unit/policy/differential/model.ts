@@ -10,7 +10,8 @@
  * deny patterns, the github-actions and gitlab presets' untrusted events
  * (explicit `provider:` or inferred from the issuer URL), allow/deny per
  * action, `*` and catalog requests, `matchedRules` and `tokenLifetime`.
- * Not covered: `clientIp`, `cel` (the generator does not produce them).
+ * `clientIp` for IPv4 ranges and addresses (IPv4-mapped IPv6 counts as IPv4).
+ * Not covered: `cel`, IPv6 ranges (the generator does not produce them).
  */
 
 export type Scalar = string | number | boolean;
@@ -35,6 +36,7 @@ export interface RuleDoc {
   anonymous?: true;
   when?: Record<string, Cond>;
   service?: string | string[];
+  clientIp?: string | string[];
   grants: GrantDoc[];
   tokenLifetime?: number;
   allowUntrustedEvents?: boolean;
@@ -52,6 +54,7 @@ export interface ModelRequest {
   identity: { issuer: string; claims: Record<string, unknown> } | null;
   scopes: readonly ModelScope[];
   service: string;
+  clientIp?: string;
 }
 export interface ModelDecision {
   access: { type: string; name: string; actions: string[] }[];
@@ -183,6 +186,25 @@ function boundPattern(pattern: string, claims: Record<string, unknown> | undefin
   return ok ? out : undefined;
 }
 
+// ---- client addresses: IPv4 "a.b.c.d", a range "a.b.c.d/n" or a single address; "::ffff:a.b.c.d" is IPv4
+function ipv4(text: string): number | undefined {
+  const m = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/i.exec(text);
+  if (m === null) return undefined;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255)) return undefined;
+  return parts.reduce((acc, p) => acc * 256 + p, 0);
+}
+
+function inRange(ip: string | undefined, range: string): boolean {
+  const addr = ip === undefined ? undefined : ipv4(ip);
+  if (addr === undefined) return false;
+  const [base, bits = '32'] = range.split('/');
+  const net = ipv4(base as string);
+  if (net === undefined) return false;
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(addr / size) === Math.floor(net / size);
+}
+
 // ---- rules
 function issuersOf(rule: RuleDoc): string[] {
   if (rule.issuer !== undefined) return Array.isArray(rule.issuer) ? rule.issuer : [rule.issuer];
@@ -209,6 +231,7 @@ function applies(rule: RuleDoc, req: ModelRequest): boolean {
     if (rule.anonymous !== true) return false;
   } else if (rule.anonymous === true || !issuersOf(rule).includes(req.identity.issuer)) return false;
   if (rule.service !== undefined && !(Array.isArray(rule.service) ? rule.service : [rule.service]).includes(req.service)) return false;
+  if (rule.clientIp !== undefined && !(Array.isArray(rule.clientIp) ? rule.clientIp : [rule.clientIp]).some((r) => inRange(req.clientIp, r))) return false;
   const claims = req.identity?.claims ?? {};
   for (const [key, cond] of Object.entries(rule.when ?? {})) if (!holds(cond, lookup(claims, claimPath(key)))) return false;
   return true;
