@@ -2,9 +2,15 @@
  * A JWKS imported once into node:crypto KeyObjects, indexed by kid.
  * Keys that cannot be used for signature verification are skipped, not fatal: issuers publish
  * encryption keys and new key types alongside the ones we need.
+ *
+ * Which JWKs are usable follows jose's rules for a JWKS (use, key_ops, ext, alg, kty and curve);
+ * the import itself is jose's importJWK. The imported key is then held as a node:crypto
+ * KeyObject because the signature check on the hot path is node:crypto's (see algorithms.ts).
  */
-import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { KeyObject } from 'node:crypto';
+import { importJWK, type JWK } from 'jose';
 import type { VerificationKey } from './algorithms.js';
+import { SUPPORTED_ALGORITHMS } from './issuer-registry.js';
 
 /** At most this many keys are imported from one JWKS. */
 export const MAX_KEYS_PER_SET = 100;
@@ -23,52 +29,82 @@ export interface SkippedKey {
   readonly reason: string;
 }
 
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'priv'];
+/** The algorithm a JWK without `alg` is imported for; the KeyObject serves every algorithm of its type. */
+const IMPORT_ALG_BY_CURVE: Readonly<Record<string, string>> = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512', Ed25519: 'EdDSA' };
 
-function importOne(jwk: Readonly<Record<string, unknown>>): VerificationKey | string {
+/** Why a JWK cannot verify signatures, or undefined when it may be imported. Synchronous and cheap. */
+export function screenJwk(jwk: Readonly<Record<string, unknown>>): string | undefined {
   const kty = jwk.kty;
   if (kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP') return `unsupported kty ${String(kty)}`;
   if (jwk.use !== undefined && jwk.use !== 'sig') return `use is ${String(jwk.use)}`;
-  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) {
-    return 'key_ops does not include verify';
+  const keyOps = jwk.key_ops;
+  if (keyOps !== undefined) {
+    if (!Array.isArray(keyOps) || keyOps.some((op) => typeof op !== 'string') || new Set(keyOps).size !== keyOps.length) {
+      return 'key_ops is not a list of distinct strings';
+    }
+    if (!keyOps.includes('verify')) return 'key_ops does not include verify';
   }
+  if (jwk.ext !== undefined && typeof jwk.ext !== 'boolean') return 'ext is not a boolean';
   // A published private key is a broken issuer, not a key to trust.
   if (PRIVATE_MEMBERS.some((member) => member in jwk)) return 'contains private key material';
-  if (jwk.alg !== undefined && typeof jwk.alg !== 'string') return 'alg is not a string';
+  if (jwk.alg !== undefined) {
+    if (typeof jwk.alg !== 'string') return 'alg is not a string';
+    if (!(SUPPORTED_ALGORITHMS as readonly string[]).includes(jwk.alg)) return `alg ${jwk.alg} is not a signature algorithm we accept`;
+  }
+  if (kty !== 'RSA' && (typeof jwk.crv !== 'string' || !Object.hasOwn(IMPORT_ALG_BY_CURVE, jwk.crv))) {
+    return `unsupported curve ${String(jwk.crv)}`;
+  }
+  return undefined;
+}
+
+async function importOne(jwk: Readonly<Record<string, unknown>>): Promise<VerificationKey | string> {
+  const screened = screenJwk(jwk);
+  if (screened !== undefined) return screened;
+  const alg = typeof jwk.alg === 'string' ? jwk.alg : jwk.kty === 'RSA' ? 'RS256' : (IMPORT_ALG_BY_CURVE[jwk.crv as string] as string);
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+    const imported = await importJWK({ ...jwk } as JWK, alg);
+    if (imported instanceof Uint8Array) return 'not a public key';
+    key = KeyObject.from(imported);
   } catch {
     return 'not an importable public key';
   }
+  if (key.type !== 'public') return 'not a public key';
   if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
     return `RSA key shorter than ${MIN_RSA_BITS} bits`;
   }
-  return { kid: typeof jwk.kid === 'string' ? jwk.kid : undefined, key, alg: jwk.alg };
+  return { kid: typeof jwk.kid === 'string' ? jwk.kid : undefined, key, alg: jwk.alg as string | undefined };
 }
 
-/** Import every usable key; `skipped` says why the others were left out. */
-export function importKeySet(document: unknown): { keys: KeySet; skipped: SkippedKey[] } {
+/** The JWK entries of a JWKS document; throws when it is not one. */
+export function jwksEntries(document: unknown): readonly unknown[] {
   if (typeof document !== 'object' || document === null || !Array.isArray((document as { keys?: unknown }).keys)) {
     throw new Error('JWKS is not an object with a keys array');
   }
-  const entries = (document as { keys: unknown[] }).keys;
+  return (document as { keys: unknown[] }).keys;
+}
+
+const isJsonObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Import every usable key; `skipped` says why the others were left out. */
+export async function importKeySet(document: unknown): Promise<{ keys: KeySet; skipped: SkippedKey[] }> {
   const byKid = new Map<string, VerificationKey[]>();
   const withoutKid: VerificationKey[] = [];
   const skipped: SkippedKey[] = [];
   let size = 0;
-  for (const entry of entries) {
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+  for (const entry of jwksEntries(document)) {
+    if (!isJsonObject(entry)) {
       skipped.push({ kid: undefined, reason: 'not a JSON object' });
       continue;
     }
-    const jwk = entry as Record<string, unknown>;
-    const kid = typeof jwk.kid === 'string' ? jwk.kid : undefined;
+    const kid = typeof entry.kid === 'string' ? entry.kid : undefined;
     if (size >= MAX_KEYS_PER_SET) {
       skipped.push({ kid, reason: `more than ${MAX_KEYS_PER_SET} keys` });
       continue;
     }
-    const imported = importOne(jwk);
+    const imported = await importOne(entry);
     if (typeof imported === 'string') {
       skipped.push({ kid, reason: imported });
       continue;
@@ -78,6 +114,11 @@ export function importKeySet(document: unknown): { keys: KeySet; skipped: Skippe
     else byKid.set(imported.kid, [...(byKid.get(imported.kid) ?? []), imported]);
   }
   return { keys: { byKid, withoutKid, size }, skipped };
+}
+
+/** How many entries of a JWKS pass {@link screenJwk}: a synchronous check that a static set can work at all. */
+export function countScreenedKeys(document: unknown): number {
+  return jwksEntries(document).filter((entry) => isJsonObject(entry) && screenJwk(entry) === undefined).length;
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   unauthorized,
   type TokenResponse,
 } from '../registry/index.js';
-import { IdentityError, type Identity, type IdentityVerifier } from '../identity/types.js';
+import { IdentityError, type Identity, type IdentityVerifier, type Presentation } from '../identity/types.js';
 import type { Decision, Policy } from '../policy/engine/types.js';
 import type { TokenSigner } from '../keys/types.js';
 import type { TokenRequest } from './request.js';
@@ -140,7 +140,7 @@ export class TokenService {
       refreshToken = refreshed.token;
       audit.session = refreshed.session.id;
     } else if (grant === TOKEN_EXCHANGE) {
-      identity = await this.verifyIdToken(request.subjectToken as string, audit);
+      identity = await this.verifyIdToken(request.subjectToken as string, audit, 'exchange', request.clientIp);
       source = 'exchange';
     } else {
       identity = await this.authenticate(request, audit);
@@ -247,14 +247,15 @@ export class TokenService {
       throw badRequest('"account" does not match the Basic auth user name');
     }
     if (credential.password === '') throw unauthorized('empty password: send the OIDC ID token as the password');
-    return this.verifyIdToken(credential.password, audit);
+    return this.verifyIdToken(credential.password, audit, 'direct', request.clientIp);
   }
 
-  private async verifyIdToken(token: string, audit: AuditRecord): Promise<Identity> {
+  /** `presentation` lets issuers configured exchangeOnly refuse direct use; `client` bounds wildcard discovery per caller. */
+  private async verifyIdToken(token: string, audit: AuditRecord, presentation: Presentation, client: string | undefined): Promise<Identity> {
     const hash = sha256(token);
     audit.tokenHash = hash.slice(0, 16);
     try {
-      return await this.options.verifier.verify(token, hash);
+      return await this.options.verifier.verify(token, { tokenHash: hash, presentation, ...(client !== undefined ? { client } : {}) });
     } catch (err) {
       if (err instanceof IdentityError) {
         if (err.code === 'jwks_unavailable') {
