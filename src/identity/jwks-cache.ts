@@ -63,9 +63,9 @@ export class StaticKeySource implements KeySource {
     const unusable = `issuer ${JSON.stringify(entry.id)}: static jwks has no usable verification key`;
     // Fail at start for a set that cannot work whatever the import finds.
     if (countScreenedKeys(entry.jwks) === 0) throw new Error(unusable);
-    this.ready = importKeySet(entry.jwks).then(({ keys, skipped }) => {
+    this.ready = importKeySet(entry.jwks).then(({ keys, skipped, usable }) => {
       for (const skip of skipped) logger.warn({ issuerId: entry.id, kid: skip.kid }, `skipped static JWKS key: ${skip.reason}`);
-      if (keys.size === 0) throw new Error(unusable);
+      if (usable === 0) throw new Error(unusable);
       return keys;
     });
     // Reported through ready(), warm() and every keysFor(); never an unhandled rejection.
@@ -207,11 +207,11 @@ export class RemoteKeySource implements KeySource {
       }
       jwksUri = this.jwksUri;
     }
-    const { keys, skipped } = await importKeySet(await fetchJsonObject(this.fetchImpl, jwksUri, this.limits, signal));
+    const { keys, skipped, usable } = await importKeySet(await fetchJsonObject(this.fetchImpl, jwksUri, this.limits, signal));
     for (const skip of skipped) {
       this.logger.warn({ issuerId: this.entry.id, issuer: this.issuer, kid: skip.kid }, `skipped JWKS key: ${skip.reason}`);
     }
-    if (keys.size === 0) throw new Error(`JWKS at ${jwksUri} has no usable verification key`);
+    if (usable === 0) throw new Error(`JWKS at ${jwksUri} has no usable verification key`);
     return keys;
   }
 }

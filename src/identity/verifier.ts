@@ -80,14 +80,19 @@ export class OidcVerifier implements IdentityVerifier {
     const candidates = await this.keys.sourceFor(entry, iss, opts.client).keysFor(jws.kid);
     const fitting = candidates.filter((key) => keyFitsAlgorithm(key, jws.alg));
     if (fitting.length === 0) {
-      const described = candidates.map((key: VerificationKey) => describeKey(key.key)).join(', ');
+      const described = candidates.map((key: VerificationKey) => describeKey(key)).join(', ');
       throw new IdentityError('bad_signature', `key ${quote(jws.kid ?? '(no kid)')} (${described}) cannot verify ${jws.alg} signatures`);
     }
-    // Without a kid, guessing among several keys would multiply the cost of forged tokens.
-    if (jws.kid === undefined && fitting.length > 1) {
-      throw new IdentityError('unknown_key', `token has no kid and issuer ${quote(iss)} publishes several ${jws.alg} keys`);
+    // One key, as jose selects: trying several would multiply the cost of forged tokens, and
+    // an issuer that publishes two keys a token cannot tell apart is misconfigured.
+    if (fitting.length > 1) {
+      throw new IdentityError('unknown_key', `${jws.kid === undefined ? 'token has no kid and' : `kid ${quote(jws.kid)}:`} issuer ${quote(iss)} publishes several ${jws.alg} keys it could mean`);
     }
-    if (!fitting.some((key) => verifySignature(jws.alg, key.key, jws.signingInput, jws.signature))) {
+    const key = fitting[0] as VerificationKey;
+    if (key.key === undefined) {
+      throw new IdentityError('bad_signature', `key ${quote(jws.kid ?? '(no kid)')} of issuer ${quote(iss)} cannot verify anything: ${key.unusable ?? 'unusable'}`);
+    }
+    if (!verifySignature(jws.alg, key.key, jws.signingInput, jws.signature)) {
       throw new IdentityError('bad_signature', `signature does not verify with key ${quote(jws.kid ?? '(no kid)')} of issuer ${quote(iss)}`);
     }
 

@@ -4,7 +4,7 @@
  * stay usable while the JWKS endpoint hangs but age out once withdrawn, exchange-only issuers,
  * and a per-client share of a wildcard entry's discovery budget.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createVerifier, IdentityError, type IssuerConfig, type OidcVerifier } from '../../../src/identity/index.js';
 import { TestIssuer } from '../../helpers/issuer.js';
 
@@ -125,8 +125,8 @@ describe('stale-while-revalidate keys', () => {
     issuer.resetCounts();
     const results = await within(Promise.all([1, 2, 3].map(async () => verifier.verify(await mint()))), 5_000);
     expect(results).not.toBe('hung');
-    // One request of the refresh (rediscovery first) is under way and unanswered.
-    expect(issuer.count()).toBe(1);
+    // One request of the refresh (rediscovery first) reaches the issuer and stays unanswered.
+    await vi.waitFor(() => expect(issuer.count()).toBe(1));
     // Still in flight: later requests neither wait for it nor start another.
     expect(await within(verifier.verify(await mint()), 5_000)).not.toBe('hung');
     expect(issuer.count()).toBe(1);
