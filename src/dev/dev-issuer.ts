@@ -37,7 +37,7 @@ async function loadOrCreateKey(path: string): Promise<KeyObject> {
       await writeFileExclusive(path, exportPrivateKeyPem(await generateSigningKey('ES256')), 0o600);
     } catch (error) {
       // Another process starting at the same time won the race: use its key.
-      if (!(error instanceof KeyError && error.code === 'FILE_EXISTS')) throw error;
+      if (!(error instanceof KeyError && error.code === 'file_exists')) throw error;
     }
   }
   if (process.platform !== 'win32' && ((await stat(path)).mode & 0o077) !== 0) {
