@@ -5,7 +5,7 @@ import type { FetchLike } from './fetch-bounded.js';
 import { DEFAULT_CACHE_ENTRIES, VerificationCache } from './verification-cache.js';
 import { OidcVerifier } from './verifier.js';
 
-export type { Identity, IdentityErrorCode, IdentityVerifier } from './types.js';
+export type { Identity, IdentityErrorCode, IdentityVerifier, Presentation, VerifyOptions } from './types.js';
 export { IdentityError } from './types.js';
 export {
   IssuerRegistry,
@@ -15,6 +15,8 @@ export {
   DEFAULT_ALGORITHMS,
   DEFAULT_CLOCK_SKEW_SECONDS,
   MAX_CLOCK_SKEW_SECONDS,
+  DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+  DEFAULT_JWKS_MAX_STALE_SECONDS,
 } from './issuer-registry.js';
 export type { IssuerConfig, JwksDocument, SupportedAlgorithm, TrustedIssuer } from './issuer-registry.js';
 export type { IdentityLogger, WarmResult } from './jwks-cache.js';
@@ -34,6 +36,10 @@ export interface CreateVerifierOptions {
   jwksTtlMs?: number;
   /** Minimum time between fetches for one issuer; default 30 s. */
   refetchIntervalMs?: number;
+  /** New concrete issuers one wildcard entry may discover per refetch interval; default 20. */
+  maxNewIssuersPerInterval?: number;
+  /** Of those, how many one client (VerifyOptions.client) may cause; default 4. */
+  maxNewIssuersPerClient?: number;
   /** Per-request timeout for discovery and JWKS; default 5 s. */
   fetchTimeoutMs?: number;
   /** Response size cap for discovery and JWKS; default 256 KiB. */
@@ -52,6 +58,8 @@ export function createVerifier(issuers: readonly IssuerConfig[], options: Create
     logger: options.logger,
     ttlMs: options.jwksTtlMs,
     refetchIntervalMs: options.refetchIntervalMs,
+    maxNewIssuersPerInterval: options.maxNewIssuersPerInterval,
+    maxNewIssuersPerClient: options.maxNewIssuersPerClient,
     limits: { timeoutMs: options.fetchTimeoutMs ?? 5_000, maxBytes: options.maxResponseBytes ?? 256 * 1024 },
   });
   const cacheOption = options.cache ?? true;
