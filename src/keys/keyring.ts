@@ -131,7 +131,7 @@ export class KeyRing {
         const pem = await generatedCertificate(entry.privateKey, entry.alg, options.certificate ?? {});
         chain = parseCertificateChain(pem, `${origin} generated certificate`);
       }
-      // Registries enforce the certificate's dates only on the x5c path (P19).
+      // Registries enforce the certificate's dates only on the x5c path.
       if (entry.kidMode === 'x5c' && !isCertificateValidAt(chain, now)) {
         throw new KeyError(
           'invalid_certificate',

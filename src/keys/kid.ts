@@ -24,7 +24,7 @@ export async function jwkThumbprint(key: KeyObject): Promise<string> {
 /**
  * The kid distribution ≥3.1 derives from a rootcertbundle key. It follows RFC 7638
  * except that EC x/y come from Go's big.Int.Bytes(), which drops leading zero bytes;
- * for ~1 in 128 P-256 keys this differs from {@link jwkThumbprint} (pitfall P3), and a
+ * for ~1 in 128 P-256 keys this differs from {@link jwkThumbprint}, and a
  * token carrying the standard thumbprint would then be "signed by untrusted key".
  */
 export function distributionThumbprint(key: KeyObject): string {
