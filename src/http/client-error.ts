@@ -15,7 +15,9 @@ const DRAIN_BYTES = 1024 * 1024;
  * reads the answer.
  */
 export function answerClientError(err: Error & { code?: string }, socket: Duplex, maxHeaderBytes: number): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
+  // A response already under way on this connection (pipelining) cannot be followed by ours.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
     socket.destroy();
     return;
   }
