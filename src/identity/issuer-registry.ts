@@ -48,6 +48,11 @@ export interface IssuerConfig {
   jwks?: JwksDocument;
   /** Discover jwks_uri from <issuer>/.well-known/openid-configuration; default true unless jwksUri or jwks is set. */
   discovery?: boolean;
+  /**
+   * People's providers: `email` is kept only when this claim is true (e.g. `email_verified`);
+   * otherwise it is removed before policy sees the claims. Unset: claims pass unchanged.
+   */
+  verifiedEmailClaim?: string;
 }
 
 /** A validated IssuerConfig with defaults applied. */
@@ -62,6 +67,7 @@ export interface TrustedIssuer {
   readonly jwksUri: string | undefined;
   readonly jwks: JwksDocument | undefined;
   readonly discovery: boolean;
+  readonly verifiedEmailClaim: string | undefined;
 }
 
 export class IssuerConfigError extends Error {
@@ -151,6 +157,7 @@ function validate(config: IssuerConfig): TrustedIssuer {
     jwksUri: config.jwksUri,
     jwks: config.jwks,
     discovery,
+    verifiedEmailClaim: config.verifiedEmailClaim,
   };
 }
 

@@ -23,8 +23,11 @@ export const SUBJECT_TOKEN_TYPES: readonly string[] = ['urn:ietf:params:oauth:to
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 const REQUESTED_TOKEN_TYPES: readonly string[] = [ACCESS_TOKEN_TYPE, 'urn:ietf:params:oauth:token-type:refresh_token'];
 
-/** How the caller proved who it is. */
-type Source = 'id_token' | 'refresh' | 'exchange' | 'anonymous';
+/** How the caller proved who it is (`code`: a person's one-time code from the sign-in result page). */
+type Source = 'id_token' | 'code' | 'refresh' | 'exchange' | 'anonymous';
+
+/** One-time codes of people's browser sign-in start with this (sessions/ ONE_TIME_CODE_PREFIX). */
+const LOGIN_CODE_PREFIX = 'pco_';
 
 export type IssuedBody = TokenResponse & { issued_token_type?: string };
 
@@ -47,6 +50,11 @@ export interface TokenServiceOptions {
   sessions?: SessionService;
   /** Is this configured issuer id still trusted? Sessions from removed issuers stop refreshing. */
   issuerTrusted?: (issuerId: string) => boolean;
+  /**
+   * People's sign-in: redeems a one-time code presented as the password, once.
+   * Resolves to the person's identity, rejects with a RegistryError when the code is not (or no longer) valid.
+   */
+  redeemLoginCode?: (code: string, service: string) => Promise<Identity>;
 }
 
 /** What happened, for the audit log. Never holds a credential. */
@@ -142,6 +150,12 @@ export class TokenService {
     } else if (grant === TOKEN_EXCHANGE) {
       identity = await this.verifyIdToken(request.subjectToken as string, audit);
       source = 'exchange';
+    } else if (this.isLoginCode(request)) {
+      identity = await (this.options.redeemLoginCode as NonNullable<TokenServiceOptions['redeemLoginCode']>)(
+        (request.credential as { password: string }).password,
+        service,
+      );
+      source = 'code';
     } else {
       identity = await this.authenticate(request, audit);
       source = identity ? 'id_token' : 'anonymous';
@@ -171,7 +185,7 @@ export class TokenService {
         throw unauthorized('this ID token was already used; present a fresh one', { reason: 'replayed' });
       }
       // P15: a refresh token only when asked for (offline) or as the point of an exchange.
-      const wantsSession = source === 'exchange' || (source === 'id_token' && request.offline);
+      const wantsSession = source === 'exchange' || ((source === 'id_token' || source === 'code') && request.offline);
       if (wantsSession && sessions.refreshEnabled) {
         const opened = await sessions.start({
           identity,
@@ -209,6 +223,16 @@ export class TokenService {
     });
     if (source === 'exchange') body.issued_token_type = ACCESS_TOKEN_TYPE;
     return { body, audit };
+  }
+
+  /** A one-time code of the people's sign-in as the Basic password (a prefix test: ID tokens are JWTs). */
+  private isLoginCode(request: TokenRequest): boolean {
+    const c = request.credential;
+    if (c.kind !== 'password' || this.options.redeemLoginCode === undefined || !c.password.startsWith(LOGIN_CODE_PREFIX)) return false;
+    if (request.account !== undefined && request.account !== '' && request.account !== c.username) {
+      throw badRequest('"account" does not match the Basic auth user name');
+    }
+    return true;
   }
 
   /** Per-grant required fields, before any work. */
