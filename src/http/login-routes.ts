@@ -97,8 +97,13 @@ export function mountLogin(router: Router, deps: LoginRoutesDeps): void {
    * browser says) our own origin. A cross-site form post has neither the token nor the origin.
    */
   const guarded = async (ctx: Koa.Context): Promise<{ session: BrowserSession; form: URLSearchParams }> => {
+    // With `Referrer-Policy: no-referrer` browsers send `Origin: null` on same-site form posts, so
+    // "null" proves nothing either way; Sec-Fetch-Site, where sent, does tell a cross-site post.
     const origin = ctx.get('origin');
-    if (origin !== '' && origin !== publicOrigin) throw new LoginError('invalid_request', 'cross-site request refused (Origin does not match this broker)', 403);
+    const site = ctx.get('sec-fetch-site');
+    if ((origin !== '' && origin !== 'null' && origin !== publicOrigin) || site === 'cross-site' || site === 'same-site') {
+      throw new LoginError('invalid_request', 'cross-site request refused (the form was not sent from this broker\'s pages)', 403);
+    }
     const form = await readLoginForm(ctx);
     const current = await session(ctx);
     if (current === null) throw new LoginError('login_required', 'you are not signed in (or your sign-in expired); sign in and try again', 403);
@@ -155,7 +160,7 @@ export function mountLogin(router: Router, deps: LoginRoutesDeps): void {
   router.get(
     '/login/callback',
     page(async (ctx) => {
-      const outcome = await login.complete(ctx.URL.searchParams, readCookie(ctx, FLOW_COOKIE));
+      const outcome = await login.complete(ctx.URL.searchParams, readCookie(ctx, FLOW_COOKIE), readCookie(ctx, SESSION_COOKIE));
       if (outcome.kind === 'refused') {
         html(ctx, 400, views.error('Sign-in failed', outcome.message, { retry: true }));
         return;

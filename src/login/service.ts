@@ -161,7 +161,7 @@ export class LoginService {
   }
 
   /** The provider sent the browser back: check state, binding, code, ID token; then continue by purpose. */
-  async complete(query: URLSearchParams, flowCookie: string | undefined): Promise<CallbackOutcome> {
+  async complete(query: URLSearchParams, flowCookie: string | undefined, sessionCookie?: string): Promise<CallbackOutcome> {
     const state = query.get('state');
     if (state === null || state === '') return { kind: 'refused', message: 'The answer from the sign-in provider has no "state": it was not started here. Start again.' };
     const flow = await this.flows.take(state);
@@ -200,7 +200,12 @@ export class LoginService {
     if (identity.issuerId !== provider.id) return fail(`The ID token was not issued by ${provider.name}.`);
     if (identity.claims.nonce !== flow.nonce) return fail('The ID token does not carry this sign-in\'s nonce.');
 
-    const opened = await this.deps.sessions.browser.create(
+    // Signed in already as the same person (e.g. a second `portcullis login`): keep that browser session.
+    const current = await this.deps.sessions.browser.get(sessionCookie);
+    const reuse = current !== null && current.issuer === identity.issuer && current.subject === identity.subject;
+    const opened = reuse
+      ? { cookie: undefined }
+      : await this.deps.sessions.browser.create(
       {
         issuer: identity.issuer,
         issuerId: identity.issuerId,
@@ -211,21 +216,22 @@ export class LoginService {
         ...(identity.tokenId !== undefined ? { tokenId: identity.tokenId } : {}),
         name: displayName(provider, identity.claims, identity.subject),
       },
-      this.settings.browserSessionLifetimeSec,
-    );
+          this.settings.browserSessionLifetimeSec,
+        );
+    const cookie = opened.cookie === undefined ? {} : { browserCookie: opened.cookie };
     const purpose = flow.purpose;
     switch (purpose.kind) {
       case 'cli': {
         const payload: HandoffPayload = { identity: storeIdentity(identity), service: flow.service, redirectUri: purpose.redirectUri, codeChallenge: purpose.codeChallenge };
         const code = await this.deps.sessions.codes.create(HANDOFF, JSON.stringify(payload), this.settings.handoffCodeLifetimeSec);
-        return { kind: 'redirect', location: loopbackResult(purpose.redirectUri, { code, state: purpose.clientState }), browserCookie: opened.cookie };
+        return { kind: 'redirect', location: loopbackResult(purpose.redirectUri, { code, state: purpose.clientState }), ...cookie };
       }
       case 'device':
-        return { kind: 'redirect', location: purpose.userCode ? `/device?user_code=${purpose.userCode}` : '/device', browserCookie: opened.cookie };
+        return { kind: 'redirect', location: purpose.userCode ? `/device?user_code=${purpose.userCode}` : '/device', ...cookie };
       case 'sessions':
-        return { kind: 'redirect', location: '/login/sessions', browserCookie: opened.cookie };
+        return { kind: 'redirect', location: '/login/sessions', ...cookie };
       default:
-        return { kind: 'redirect', location: `/login/result?service=${encodeURIComponent(flow.service)}`, browserCookie: opened.cookie };
+        return { kind: 'redirect', location: `/login/result?service=${encodeURIComponent(flow.service)}`, ...cookie };
     }
   }
 

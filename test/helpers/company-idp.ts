@@ -69,6 +69,7 @@ export async function startCompanyIdp(options: { users: readonly IdpUser[]; clie
     pkce: { required: () => true },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     cookies: { keys: ['company-idp-test-cookie-key-0123456789'] },
+    ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 300, IdToken: 300, AuthorizationCode: 60 },
     async findAccount(_ctx: unknown, sub: string) {
       const user = users.get(sub);
       if (!user) return undefined;
