@@ -87,13 +87,17 @@ export class DeviceGrants {
     const userCode = normalizeUserCode(input);
     const record = userCode === null ? null : await this.pendingByUserCode(userCode);
     if (record !== null && userCode !== null) return { record, userCode };
+    // Every wrong guess counts against the person and the IP alike.
+    let retryMs = 0;
     for (const w of who) {
       const decision = await this.guesses.consume(sha256(w));
-      if (!decision.allowed) {
-        await this.store.put(keys.blocked(w), String(this.now() + decision.retryAfterMs), Math.max(1000, decision.retryAfterMs));
-        const retry = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-        throw new LoginError('slow_down', `too many wrong codes; try again in ${Math.ceil(retry / 60)} minute(s)`, 429, retry);
-      }
+      if (decision.allowed) continue;
+      await this.store.put(keys.blocked(w), String(this.now() + decision.retryAfterMs), Math.max(1000, decision.retryAfterMs));
+      retryMs = Math.max(retryMs, decision.retryAfterMs);
+    }
+    if (retryMs > 0) {
+      const retry = Math.max(1, Math.ceil(retryMs / 1000));
+      throw new LoginError('slow_down', `too many wrong codes; try again in ${Math.ceil(retry / 60)} minute(s)`, 429, retry);
     }
     throw new LoginError('invalid_request', 'no pending sign-in request has this code: check the code your device shows (it may have expired)', 400);
   }

@@ -5,8 +5,8 @@ import { PageTemplates, type TemplateScope } from './templates.js';
 import type { DeviceRecord, LoginSettings } from './types.js';
 
 /** Dates on the pages: UTC, unambiguous, no JavaScript needed to localise them. */
-function when(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+function when(ms: number, zone = true): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')}${zone ? ' UTC' : ''}`;
 }
 
 function grantsScope(g: GrantSummary): TemplateScope {
@@ -113,12 +113,12 @@ export class LoginViews {
         sessions: rows.length > 0,
         rows: rows.map((r) => ({
           id: r.id,
-          device: r.device ?? r.clientId ?? `${r.origin} login`,
+          device: r.device ?? (r.clientId !== undefined ? `${r.clientId} login` : `${r.origin} login`),
           service: r.service,
-          created: when(Date.parse(r.createdAt)),
+          created: when(Date.parse(r.createdAt), false),
           createdIso: r.createdAt,
-          lastUsed: r.lastUsedAt !== undefined ? when(r.lastUsedAt) : 'not yet',
-          expires: when(Date.parse(r.expiresAt)),
+          lastUsed: r.lastUsedAt !== undefined ? when(r.lastUsedAt, false) : 'not yet',
+          expires: when(Date.parse(r.expiresAt), false),
           expiresIso: r.expiresAt,
         })),
       },

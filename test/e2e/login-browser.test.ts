@@ -384,7 +384,7 @@ describe('people sign in with the browser', () => {
     const rows = page.locator('tbody tr');
     expect(await rows.count()).toBe(3);
     const text = (await page.textContent('tbody')) ?? '';
-    expect(text).toContain('docker');
+    expect(text).toContain('docker login');
     expect(text).toContain('browser sign-in (portcullis-cli/0.1 (test))');
     expect(text).toContain('device sign-in from 127.0.0.1');
     await shoot(page, 'sessions');
