@@ -26,6 +26,7 @@ const SERVICE = 'login-registry';
 const CLIENT_ID = 'portcullis-broker';
 const CLIENT_SECRET = randomBytes(24).toString('base64url');
 const IMAGES = path.resolve('docs/images');
+const ADMIN_TOKEN = randomBytes(24).toString('base64url');
 
 const USERS = [
   { sub: 'u-alice', password: 'alice-pass', name: 'Alice Example', email: 'alice@example.com', emailVerified: true, groups: ['team-web'] },
@@ -42,7 +43,7 @@ describe('people sign in with the browser', () => {
   let image: OciImage;
   let browser: TestBrowser;
   let page: Page;
-  let callbackUrls: string[] = [];
+  const callbackUrls: string[] = [];
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'portcullis-e2e-login-'));
@@ -52,6 +53,7 @@ describe('people sign in with the browser', () => {
       users: USERS,
       clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`http://127.0.0.1:${brokerPort}/login/callback`] }],
     });
+    process.env.LOGIN_E2E_ADMIN_TOKEN = ADMIN_TOKEN;
     const secretFile = path.join(work, 'client-secret');
     await writeFile(secretFile, `${CLIENT_SECRET}\n`, { mode: 0o600 });
     broker = await startBroker({
@@ -67,6 +69,7 @@ describe('people sign in with the browser', () => {
       port: brokerPort,
       extra: {
         store: { type: 'redis', url: redis.url, keyPrefix: 'e2e-login:' },
+        admin: { enabled: true, token: { env: 'LOGIN_E2E_ADMIN_TOKEN' } },
         login: {
           brokerName: 'Example Corp Registry',
           providers: [
@@ -157,6 +160,18 @@ describe('people sign in with the browser', () => {
     const body = (await again.json()) as { token?: string; errors: { message: string }[] };
     expect(body.token).toBeUndefined();
     expect(body.errors[0]?.message).toMatch(/unknown, expired or was already used/);
+  });
+
+  it('policy explain works for people: the running policy resolves `issuer: $corp` to the provider', async () => {
+    const res = await fetch(`${broker.url}/admin/explain`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ issuer: idp.issuer, claims: { sub: 'u-alice', email: 'alice@example.com', email_verified: true }, scopes: ['repository:team/web/app:pull,push'] }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { decision: { access: unknown[]; matchedRules: string[] }; text: string };
+    expect(body.decision.access).toEqual([{ type: 'repository', name: 'team/web/app', actions: ['pull', 'push'] }]);
+    expect(body.decision.matchedRules).toEqual(['people-read', 'alice-web']);
   });
 
   let dockerRefresh = '';
