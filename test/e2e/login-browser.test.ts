@@ -323,6 +323,37 @@ describe('people sign in with the browser', () => {
     expect(body.refresh_token).toBeUndefined();
   });
 
+  it('device flow across replicas: started at one broker, approved at a second on the same Redis, polled at the first', async () => {
+    const second = await startBroker({
+      policy: { version: 1, rules: [{ id: 'people-read', effect: 'allow', issuer: '$corp', grants: [{ repository: 'team/**', actions: ['pull'] }] }] },
+      services: [SERVICE],
+      extra: {
+        store: { type: 'redis', url: redis.url, keyPrefix: 'e2e-login:' },
+        login: { providers: [{ id: 'corp', issuer: idp.issuer, clientId: CLIENT_ID }], device: { codeLifetime: 20, interval: 1, maxUserCodeAttempts: 3 } },
+      },
+    });
+    try {
+      const started = await startDevice();
+      // The person's browser session (in Redis) is valid at the other replica too.
+      const cookie = await cookieHeader();
+      const form = await fetch(`${second.url}/device?user_code=${started.user_code}`, { headers: { cookie } });
+      expect(form.status).toBe(200);
+      const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())?.[1] as string;
+      const approve = await fetch(`${second.url}/device`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', origin: second.url },
+        body: new URLSearchParams({ csrf, user_code: started.user_code as string, action: 'approve' }),
+      });
+      expect(approve.status).toBe(200);
+      expect(await approve.text()).toContain('Device approved');
+      const res = await poll(started.device_code as string);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as Record<string, string>).subject).toBe('u-alice');
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('refuses a cross-site POST without the CSRF token, and one from another origin', async () => {
     const cookie = await cookieHeader();
     const noToken = await postForm('/login/logout', {}, { cookie });
@@ -397,15 +428,15 @@ describe('people sign in with the browser', () => {
   it("the sessions page lists the person's own sessions and revokes one", async () => {
     await page.goto(`${broker.url}/login/sessions`);
     const rows = page.locator('tbody tr');
-    expect(await rows.count()).toBe(3);
+    expect(await rows.count()).toBe(4);
     const text = (await page.textContent('tbody')) ?? '';
     expect(text).toContain('docker login');
     expect(text).toContain('browser sign-in (portcullis-cli/0.1 (test))');
     expect(text).toContain('device sign-in from 127.0.0.1');
     await shoot(page, 'sessions');
-    await page.locator('tbody tr', { hasText: 'device sign-in' }).getByRole('button', { name: /Revoke/ }).click();
+    await page.locator('tbody tr', { hasText: 'device sign-in' }).last().getByRole('button', { name: /Revoke/ }).click();
     expect(await page.textContent('[role=status]')).toContain('Session revoked');
-    expect(await page.locator('tbody tr').count()).toBe(2);
+    expect(await page.locator('tbody tr').count()).toBe(3);
     const refused = await postForm('/token', { grant_type: 'refresh_token', refresh_token: deviceRefresh, service: SERVICE });
     expect(refused.status).toBe(401);
   });
@@ -414,7 +445,8 @@ describe('people sign in with the browser', () => {
     const cookie = await cookieHeader();
     const revoked = await runCli(['sessions', 'revoke', '--config', broker.configPath, '--subject', 'u-alice']);
     expect(revoked.code, revoked.stderr).toBe(0);
-    expect(revoked.stdout).toBe('revoked 3 sessions\n');
+    // docker, CLI and the second device session, plus the browser sign-in.
+    expect(revoked.stdout).toBe('revoked 4 sessions\n');
     const page2 = await fetch(`${broker.url}/login/sessions`, { headers: { cookie }, redirect: 'manual' });
     expect(page2.status).toBe(302);
     expect(page2.headers.get('location')).toMatch(new RegExp(`^${idp.issuer}/`));
