@@ -4,6 +4,7 @@ import type Router from '@koa/router';
 import type { Logger } from '../observability/logger.js';
 import { LoginError, type LoginService, type LoginViews } from '../login/index.js';
 import { BrowserSessions, type BrowserSession } from '../sessions/index.js';
+import { StoreError } from '../store/index.js';
 import { readCookie, readLoginForm, setCookie } from './login-form.js';
 
 export interface LoginRoutesDeps {
@@ -73,6 +74,14 @@ export function mountLogin(router: Router, deps: LoginRoutesDeps): void {
       try {
         await fn(ctx);
       } catch (err) {
+        if (err instanceof StoreError) {
+          // Sessions, codes and device grants all live in the Store: nothing can be answered without it.
+          deps.logger.warn({ err: err.message, path: ctx.path }, 'login API: store unavailable');
+          ctx.status = 503;
+          ctx.set('Retry-After', '5');
+          ctx.body = { error: 'temporarily_unavailable', error_description: 'the session store is unavailable; retry shortly' };
+          return;
+        }
         if (!(err instanceof LoginError)) throw err;
         ctx.status = err.status;
         if (err.retryAfterSec !== undefined) ctx.set('Retry-After', String(err.retryAfterSec));
@@ -215,7 +224,7 @@ export function mountLogin(router: Router, deps: LoginRoutesDeps): void {
     '/login/token',
     api(async (ctx) => {
       const ua = ctx.get('user-agent');
-      ctx.body = await login.token(await readLoginForm(ctx), ua ? { userAgent: ua } : {});
+      ctx.body = await login.token(await readLoginForm(ctx), { ip: ctx.ip, ...(ua ? { userAgent: ua } : {}) });
     }),
   );
 

@@ -3,7 +3,7 @@ import { IdentityError, type Identity, type IdentityVerifier } from '../identity
 import type { CompiledPolicy } from '../policy/index.js';
 import { RegistryError } from '../registry/index.js';
 import { sha256 } from '../observability/hash.js';
-import type { BrowserSession, SessionService, SessionSummary } from '../sessions/index.js';
+import { SessionError, type BrowserSession, type SessionService, type SessionSummary } from '../sessions/index.js';
 import { LoginError } from './errors.js';
 import { PendingFlows } from './flows.js';
 import { DeviceGrants } from './device.js';
@@ -293,8 +293,19 @@ export class LoginService {
     return restoreIdentity(payload.identity);
   }
 
+  /** The per-IP request limit of /token applies to the login API too (a 429 in OAuth shape). */
+  private async limitIp(ip: string): Promise<void> {
+    try {
+      await this.deps.sessions.limits.checkIp(ip, true);
+    } catch (err) {
+      if (err instanceof SessionError && err.code === 'rate_limited') throw new LoginError('slow_down', err.message, 429, err.retryAfterSec);
+      throw err;
+    }
+  }
+
   /** POST /login/token: the CLI redeems a hand-off code or polls a device code. */
-  async token(form: URLSearchParams, meta: { userAgent?: string }): Promise<LoginTokenBody> {
+  async token(form: URLSearchParams, meta: { userAgent?: string; ip?: string }): Promise<LoginTokenBody> {
+    if (meta.ip !== undefined) await this.limitIp(meta.ip);
     const grant = form.get('grant_type');
     if (grant === 'authorization_code') return this.redeemHandoff(form, meta);
     if (grant === DEVICE_GRANT) return this.pollDevice(form);
@@ -368,6 +379,7 @@ export class LoginService {
 
   /** POST /login/device/code */
   async deviceStart(form: URLSearchParams, requestedFrom: string): Promise<Record<string, unknown>> {
+    await this.limitIp(requestedFrom);
     const clientId = form.get('client_id') ?? '';
     if (!/^[\x21-\x7e]{1,100}$/.test(clientId)) throw new LoginError('invalid_client', '"client_id" is required (e.g. portcullis-cli)', 401);
     const provider = this.provider(form.get('provider') ?? undefined);

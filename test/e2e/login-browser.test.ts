@@ -130,6 +130,9 @@ describe('people sign in with the browser', () => {
     return browser.context.cookies(broker.url).then((cs) => cs.map((c) => `${c.name}=${c.value}`).join('; '));
   }
 
+  const postForm = (pathname: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> =>
+    fetch(`${broker.url}${pathname}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form) });
+
   let firstCode = '';
 
   it('signs in at the provider in chromium and lands on the result page with what the policy grants', async () => {
@@ -146,6 +149,24 @@ describe('people sign in with the browser', () => {
     firstCode = await page.inputValue('#code');
     expect(firstCode).toMatch(/^pco_[A-Za-z0-9_-]{43}$/);
     await shoot(page, 'login-result');
+  });
+
+  it('announces the login endpoints at /.well-known/portcullis', async () => {
+    const res = await fetch(`${broker.url}/.well-known/portcullis`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      broker: broker.url,
+      token_endpoint: `${broker.url}/token`,
+      services: [SERVICE],
+      registries: ['registry.example.com'],
+      login: {
+        authorization_endpoint: `${broker.url}/login/cli`,
+        device_authorization_endpoint: `${broker.url}/login/device/code`,
+        token_endpoint: `${broker.url}/login/token`,
+        revocation_endpoint: `${broker.url}/login/revoke`,
+        providers: [{ id: 'corp', name: 'Example Corp SSO' }],
+      },
+    });
   });
 
   it('pushes an image with skopeo using the one-time code as the password', async () => {
@@ -194,6 +215,17 @@ describe('people sign in with the browser', () => {
     expect(decodeJwt(token).payload.access).toEqual([{ type: 'repository', name: 'team/web/app', actions: ['pull', 'push'] }]);
   });
 
+  it('the code also works once as the password of the OAuth2 password grant (POST /token)', async () => {
+    await page.reload();
+    const code = await page.inputValue('#code');
+    const form = { grant_type: 'password', username: 'oidc', password: code, service: SERVICE, scope: 'repository:team/web/app:pull', client_id: 'podman' };
+    const first = await postForm('/token', form);
+    expect(first.status).toBe(200);
+    expect(decodeJwt(((await first.json()) as { access_token: string }).access_token).payload.sub).toBe('u-alice');
+    const second = await postForm('/token', form);
+    expect(second.status).toBe(401);
+  });
+
   /** The CLI's side of the loopback hand-off: a listener on 127.0.0.1 that receives the redirect. */
   async function loopbackSignIn(): Promise<{ query: URLSearchParams; redirectUri: string; verifier: string; state: string }> {
     const port = await freePort();
@@ -219,9 +251,6 @@ describe('people sign in with the browser', () => {
       server?.close();
     }
   }
-
-  const postForm = (pathname: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> =>
-    fetch(`${broker.url}${pathname}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form) });
 
   it('loopback hand-off: a wrong PKCE verifier is refused and spends the code', async () => {
     const run = await loopbackSignIn();
@@ -441,12 +470,22 @@ describe('people sign in with the browser', () => {
     expect(refused.status).toBe(401);
   });
 
+  it('POST /login/revoke (logout of the CLI) ends the session of a refresh token and always answers {}', async () => {
+    const res = await postForm('/login/revoke', { token: cliRefresh });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({});
+    const refused = await postForm('/token', { grant_type: 'refresh_token', refresh_token: cliRefresh, service: SERVICE });
+    expect(refused.status).toBe(401);
+    const unknown = await postForm('/login/revoke', { token: 'pcr_not-a-token' });
+    expect(unknown.status).toBe(200);
+  });
+
   it("an operator's `sessions revoke --subject` ends the person's refresh and browser sessions", async () => {
     const cookie = await cookieHeader();
     const revoked = await runCli(['sessions', 'revoke', '--config', broker.configPath, '--subject', 'u-alice']);
     expect(revoked.code, revoked.stderr).toBe(0);
-    // docker, CLI and the second device session, plus the browser sign-in.
-    expect(revoked.stdout).toBe('revoked 4 sessions\n');
+    // docker and the second device session, plus the browser sign-in.
+    expect(revoked.stdout).toBe('revoked 3 sessions\n');
     const page2 = await fetch(`${broker.url}/login/sessions`, { headers: { cookie }, redirect: 'manual' });
     expect(page2.status).toBe(302);
     expect(page2.headers.get('location')).toMatch(new RegExp(`^${idp.issuer}/`));

@@ -231,3 +231,30 @@ describe('one-time codes of the result page', () => {
     await expect(login.redeemRegistryCode(elsewhere.code, 'other')).rejects.toThrow(/issued for service "svc"/);
   });
 });
+
+describe('login configuration', () => {
+  it('fills defaults and refuses what cannot work', async () => {
+    const { configSchema } = await import('../../../src/config/index.js');
+    const ok = configSchema.parse({ login: { providers: [{ id: 'corp', issuer: ISSUER, clientId: 'c' }] } });
+    expect(ok.login.providers[0]).toMatchObject({ scopes: ['openid', 'email', 'profile'], verifiedEmailClaim: 'email_verified', nameClaims: ['name', 'preferred_username', 'email'] });
+    expect(ok.login.device).toEqual({ codeLifetime: 600, interval: 5, maxUserCodeAttempts: 5, attemptWindow: 900 });
+    const bad = (login: unknown): string => {
+      const r = configSchema.safeParse({ login });
+      return r.success ? '' : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    };
+    expect(bad({ providers: [{ id: 'corp', issuer: 'http://sso.example.com', clientId: 'c' }] })).toMatch(/issuer: must be an https URL/);
+    expect(bad({ providers: [{ id: 'corp', issuer: ISSUER, clientId: 'c', scopes: ['email'] }] })).toMatch(/must include "openid"/);
+    expect(bad({ providers: [{ id: 'a', issuer: ISSUER, clientId: 'c' }, { id: 'a', issuer: 'https://x', clientId: 'd' }] })).toMatch(/duplicate provider id/);
+    expect(bad({ providers: [{ id: 'a', issuer: ISSUER, clientId: 'c', authorizationParams: { state: 'x' } }] })).toMatch(/may not set a parameter the flow sets itself/);
+    expect(bad({ registries: ['https://registry.example.com'] })).toMatch(/host or host:port/);
+  });
+
+  it('makes each provider a trusted issuer with audience = client id, and refuses a clash with issuers[]', async () => {
+    const { configSchema } = await import('../../../src/config/index.js');
+    const { loginIssuers } = await import('../../../src/broker/login.js');
+    const config = configSchema.parse({ login: { providers: [{ id: 'corp', issuer: ISSUER, clientId: 'c', verifiedEmailClaim: 'xms_edov' }] } });
+    expect(loginIssuers(config)).toEqual([{ id: 'corp', issuer: ISSUER, audiences: ['c'], algorithms: ['RS256', 'ES256'], clockSkew: 60, verifiedEmailClaim: 'xms_edov' }]);
+    const clash = configSchema.parse({ issuers: [{ id: 'okta', issuer: ISSUER, audiences: ['x'] }], login: { providers: [{ id: 'corp', issuer: ISSUER, clientId: 'c' }] } });
+    expect(() => loginIssuers(clash)).toThrow(/also listed under issuers/);
+  });
+});
