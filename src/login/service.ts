@@ -322,7 +322,9 @@ export class LoginService {
     if (!verifierMatches(form.get('code_verifier') ?? undefined, payload.codeChallenge)) {
       throw new LoginError('invalid_grant', 'code_verifier does not match the code_challenge of this login (PKCE); the code is spent, run the login again');
     }
-    if (form.get('redirect_uri') !== payload.redirectUri) {
+    // Compared in the normalised form the login started with (http://127.0.0.1:1 and http://127.0.0.1:1/ are one URI).
+    const redirect = form.get('redirect_uri') ?? '';
+    if ((URL.canParse(redirect) ? new URL(redirect).href : redirect) !== payload.redirectUri) {
       throw new LoginError('invalid_grant', 'redirect_uri differs from the one the login started with; the code is spent, run the login again');
     }
     const device = `browser sign-in${meta.userAgent ? ` (${meta.userAgent.slice(0, 80)})` : ''}`;
