@@ -236,7 +236,12 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
       holder?.close();
       if (server) {
         const s = server;
-        await new Promise<void>((resolve) => s.close(() => resolve()));
+        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+        // Requests in flight get a moment to finish; browsers' kept-open sockets would otherwise hold
+        // the shutdown until their timeouts (a minute).
+        const force = setTimeout(() => s.closeAllConnections(), 2_000);
+        await closed;
+        clearTimeout(force);
         s.closeAllConnections();
       }
       await store.close();

@@ -44,14 +44,20 @@ describe('people sign in with the browser', () => {
   let browser: TestBrowser;
   let page: Page;
   const callbackUrls: string[] = [];
+  let publicClientPort = 0;
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'portcullis-e2e-login-'));
     redis = await startRedis();
     const brokerPort = await freePort();
+    publicClientPort = await freePort();
     idp = await startCompanyIdp({
       users: USERS,
-      clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`http://127.0.0.1:${brokerPort}/login/callback`] }],
+      clients: [
+        { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`http://127.0.0.1:${brokerPort}/login/callback`] },
+        // A public client: no secret, PKCE only.
+        { clientId: 'portcullis-public', redirectUris: [`http://127.0.0.1:${publicClientPort}/login/callback`] },
+      ],
     });
     process.env.LOGIN_E2E_ADMIN_TOKEN = ADMIN_TOKEN;
     const secretFile = path.join(work, 'client-secret');
@@ -511,6 +517,28 @@ describe('people sign in with the browser', () => {
       expect((await other.context.cookies(broker.url)).find((c) => c.name === 'portcullis_session')?.value ?? '').toBe('');
     } finally {
       await other.close();
+    }
+  });
+
+  it('a public client (no secret, PKCE only) signs people in as well', async () => {
+    const pub = await startBroker({
+      policy: { version: 1, rules: [{ id: 'people-read', effect: 'allow', issuer: '$corp', grants: [{ repository: 'team/**', actions: ['pull'] }] }] },
+      services: [SERVICE],
+      port: publicClientPort,
+      extra: {
+        store: { type: 'redis', url: redis.url, keyPrefix: 'e2e-login-public:' },
+        login: { providers: [{ id: 'corp', issuer: idp.issuer, clientId: 'portcullis-public' }] },
+      },
+    });
+    try {
+      await page.goto(`${pub.url}/login`);
+      // Still signed in at the provider: only the consent for this new client is asked.
+      await page.getByRole('button', { name: 'Allow' }).click();
+      await page.waitForURL(`${pub.url}/login/result**`);
+      expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('You are signed in, Alice Example');
+      expect(await page.textContent('main')).toContain('You may pull team/**.');
+    } finally {
+      await pub.stop();
     }
   });
 });
