@@ -13,13 +13,13 @@ const fieldValue = z.string().max(MAX_VALUE, `form values are limited to ${MAX_V
 /** An application/x-www-form-urlencoded body of at most 16 KiB, each field given at most once. */
 export async function readLoginForm(ctx: Context): Promise<URLSearchParams> {
   if (!ctx.is('application/x-www-form-urlencoded')) {
-    throw new LoginError('invalid_request', `${ctx.method} ${ctx.path} takes an application/x-www-form-urlencoded body`, 415);
+    throw new LoginError('unsupported_media_type', `${ctx.method} ${ctx.path} takes an application/x-www-form-urlencoded body`);
   }
   let text: string;
   try {
     text = await getRawBody(ctx.req, { limit: MAX_FORM_BYTES, encoding: 'utf8' });
   } catch {
-    throw new LoginError('invalid_request', `form body must be at most ${MAX_FORM_BYTES} bytes`, 413);
+    throw new LoginError('payload_too_large', `form body must be at most ${MAX_FORM_BYTES} bytes`);
   }
   const form = new URLSearchParams(text);
   const seen = new Set<string>();

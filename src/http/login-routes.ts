@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type Koa from 'koa';
 import type Router from '@koa/router';
 import type { Logger } from '../observability/logger.js';
-import { LoginError, type LoginService, type LoginViews } from '../login/index.js';
-import { BrowserSessions, type BrowserSession } from '../sessions/index.js';
+import { LoginError, type LoginErrorCode, type LoginService, type LoginViews } from '../login/index.js';
+import { BrowserSessions, SessionError, STORE_RETRY_AFTER_SEC, type BrowserSession } from '../sessions/index.js';
 import { StoreError } from '../store/index.js';
 import { readCookie, readLoginForm, setCookie } from './login-form.js';
 
@@ -29,6 +29,36 @@ const PAGE_HEADERS: Record<string, string> = {
   Pragma: 'no-cache',
 };
 
+/**
+ * Login refusals as HTTP: the status, and the OAuth `error` the login API answers with
+ * (RFC 6749 §5.2, RFC 8628 §3.5). A Record over the union: a new code needs a line here.
+ */
+const LOGIN_ANSWERS: Readonly<Record<LoginErrorCode, { status: number; error: string }>> = {
+  invalid_request: { status: 400, error: 'invalid_request' },
+  invalid_client: { status: 401, error: 'invalid_client' },
+  invalid_grant: { status: 400, error: 'invalid_grant' },
+  unsupported_grant_type: { status: 400, error: 'unsupported_grant_type' },
+  access_denied: { status: 400, error: 'access_denied' },
+  authorization_pending: { status: 400, error: 'authorization_pending' },
+  slow_down: { status: 400, error: 'slow_down' },
+  expired_token: { status: 400, error: 'expired_token' },
+  rate_limited: { status: 429, error: 'slow_down' },
+  unavailable: { status: 503, error: 'temporarily_unavailable' },
+  not_signed_in: { status: 403, error: 'login_required' },
+  csrf: { status: 403, error: 'invalid_request' },
+  cross_site: { status: 403, error: 'invalid_request' },
+  unsupported_media_type: { status: 415, error: 'invalid_request' },
+  payload_too_large: { status: 413, error: 'invalid_request' },
+};
+
+/** The store behind sessions, codes and device grants is down: a retryable refusal, never a 500. */
+function unavailable(err: unknown): LoginError | undefined {
+  if (err instanceof StoreError || (err instanceof SessionError && err.code === 'unavailable')) {
+    return new LoginError('unavailable', 'the session store is unavailable; retry shortly', STORE_RETRY_AFTER_SEC);
+  }
+  return undefined;
+}
+
 /** The sign-in pages and the login API (docs/login.md); handlers only translate HTTP. */
 export function mountLogin(router: Router, deps: LoginRoutesDeps): void {
   const { login, views } = deps;
@@ -46,10 +76,12 @@ export function mountLogin(router: Router, deps: LoginRoutesDeps): void {
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = body;
   };
-  const errorPage = (ctx: Koa.Context, err: unknown, heading = 'Sign-in failed'): void => {
+  const errorPage = (ctx: Koa.Context, thrown: unknown, heading = 'Sign-in failed'): void => {
+    const err = unavailable(thrown) ?? thrown;
     if (err instanceof LoginError) {
+      const { status } = LOGIN_ANSWERS[err.code];
       if (err.retryAfterSec !== undefined) ctx.set('Retry-After', String(err.retryAfterSec));
-      html(ctx, err.status, views.error(err.status === 429 ? 'Too many attempts' : heading, err.message, { retry: err.status < 500 && err.status !== 429 }));
+      html(ctx, status, views.error(status === 429 ? 'Too many attempts' : heading, err.message, { retry: status < 500 && status !== 429 }));
       return;
     }
     deps.logger.error({ err, path: ctx.path }, 'login page failed');
@@ -73,19 +105,13 @@ export function mountLogin(router: Router, deps: LoginRoutesDeps): void {
       ctx.set('Pragma', 'no-cache');
       try {
         await fn(ctx);
-      } catch (err) {
-        if (err instanceof StoreError) {
-          // Sessions, codes and device grants all live in the Store: nothing can be answered without it.
-          deps.logger.warn({ err: err.message, path: ctx.path }, 'login API: store unavailable');
-          ctx.status = 503;
-          ctx.set('Retry-After', '5');
-          ctx.body = { error: 'temporarily_unavailable', error_description: 'the session store is unavailable; retry shortly' };
-          return;
-        }
+      } catch (thrown) {
+        const err = unavailable(thrown) ?? thrown;
         if (!(err instanceof LoginError)) throw err;
-        ctx.status = err.status;
+        const answer = LOGIN_ANSWERS[err.code];
+        ctx.status = answer.status;
         if (err.retryAfterSec !== undefined) ctx.set('Retry-After', String(err.retryAfterSec));
-        ctx.body = { error: err.code, error_description: err.message };
+        ctx.body = { error: answer.error, error_description: err.message };
       }
     };
 
@@ -111,13 +137,13 @@ export function mountLogin(router: Router, deps: LoginRoutesDeps): void {
     const origin = ctx.get('origin');
     const site = ctx.get('sec-fetch-site');
     if ((origin !== '' && origin !== 'null' && origin !== publicOrigin) || site === 'cross-site' || site === 'same-site') {
-      throw new LoginError('invalid_request', 'cross-site request refused (the form was not sent from this broker\'s pages)', 403);
+      throw new LoginError('cross_site', 'cross-site request refused (the form was not sent from this broker\'s pages)');
     }
     const form = await readLoginForm(ctx);
     const current = await session(ctx);
-    if (current === null) throw new LoginError('login_required', 'you are not signed in (or your sign-in expired); sign in and try again', 403);
+    if (current === null) throw new LoginError('not_signed_in', 'you are not signed in (or your sign-in expired); sign in and try again');
     if (!BrowserSessions.csrfMatches(current, form.get('csrf') ?? undefined)) {
-      throw new LoginError('invalid_request', 'the form is missing its security token (CSRF) or it is stale; reload the page and try again', 403);
+      throw new LoginError('csrf', 'the form is missing its security token (CSRF) or it is stale; reload the page and try again');
     }
     return { session: current, form };
   };
@@ -262,8 +288,8 @@ export function mountLogin(router: Router, deps: LoginRoutesDeps): void {
       const found = await login.deviceLookup(current, userCode, ctx.ip);
       html(ctx, 200, views.deviceConfirm(current, found.record, login.grantsFor(current, found.record.service)));
     } catch (err) {
-      if (!(err instanceof LoginError) || err.status === 429) throw err;
-      html(ctx, err.status, views.deviceEntry(current, { userCode: userCode.slice(0, 20), error: err.message }));
+      if (!(err instanceof LoginError) || err.code === 'rate_limited') throw err;
+      html(ctx, LOGIN_ANSWERS[err.code].status, views.deviceEntry(current, { userCode: userCode.slice(0, 20), error: err.message }));
     }
   };
 

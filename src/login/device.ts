@@ -1,6 +1,6 @@
 import type { Store, RateLimiter } from '../store/index.js';
-import { sha256 } from '../observability/hash.js';
-import { LoginError } from './errors.js';
+import { sha256 } from '../sessions/index.js';
+import { LoginError, type LoginErrorCode } from './errors.js';
 import { newUserCode, normalizeUserCode } from './user-code.js';
 import type { DeviceRecord, DeviceSettings, StoredIdentity } from './types.js';
 import { randomBytes } from 'node:crypto';
@@ -68,7 +68,7 @@ export class DeviceGrants {
       await this.store.put(keys.record(hash), JSON.stringify(record), lifetimeMs + TOMBSTONE_MS);
       return { deviceCode, userCode, expiresIn: this.settings.codeLifetimeSec, interval: this.settings.intervalSec };
     }
-    throw new LoginError('temporarily_unavailable', 'could not allocate a user code; try again', 503);
+    throw new LoginError('unavailable', 'could not allocate a user code; try again');
   }
 
   /**
@@ -81,7 +81,7 @@ export class DeviceGrants {
       const blocked = await this.store.get(keys.blocked(w));
       if (blocked !== null) {
         const retry = Math.max(1, Math.ceil((Number(blocked) - this.now()) / 1000));
-        throw new LoginError('slow_down', `too many wrong codes; try again in ${Math.ceil(retry / 60)} minute(s)`, 429, retry);
+        throw new LoginError('rate_limited', `too many wrong codes; try again in ${Math.ceil(retry / 60)} minute(s)`, retry);
       }
     }
     const userCode = normalizeUserCode(input);
@@ -97,9 +97,9 @@ export class DeviceGrants {
     }
     if (retryMs > 0) {
       const retry = Math.max(1, Math.ceil(retryMs / 1000));
-      throw new LoginError('slow_down', `too many wrong codes; try again in ${Math.ceil(retry / 60)} minute(s)`, 429, retry);
+      throw new LoginError('rate_limited', `too many wrong codes; try again in ${Math.ceil(retry / 60)} minute(s)`, retry);
     }
-    throw new LoginError('invalid_request', 'no pending sign-in request has this code: check the code your device shows (it may have expired)', 400);
+    throw new LoginError('invalid_request', 'no pending sign-in request has this code: check the code your device shows (it may have expired)');
   }
 
   private async pendingByUserCode(userCode: string): Promise<DeviceRecord | null> {
@@ -115,7 +115,7 @@ export class DeviceGrants {
     const hash = await this.store.take(keys.userCode(userCode));
     const record = hash === null ? null : parseRecord(await this.store.get(keys.record(hash)));
     if (hash === null || record === null || record.status !== 'pending' || record.expiresAt <= this.now()) {
-      throw new LoginError('invalid_request', 'this request was already decided or has expired', 400);
+      throw new LoginError('invalid_request', 'this request was already decided or has expired');
     }
     const decided: DeviceRecord = approve ? { ...record, status: 'approved', identity } : { ...record, status: 'denied' };
     await this.store.put(keys.record(hash), JSON.stringify(decided), record.expiresAt - this.now() + TOMBSTONE_MS);
@@ -124,7 +124,7 @@ export class DeviceGrants {
 
   /** One poll of the device (RFC 8628 §3.4–3.5). An approval is handed out once. */
   async poll(deviceCode: string, clientId: string): Promise<PollResult> {
-    const fail = (code: string, message: string): PollResult => ({ status: 'error', error: new LoginError(code, message) });
+    const fail = (code: LoginErrorCode, message: string): PollResult => ({ status: 'error', error: new LoginError(code, message) });
     if (!DEVICE_CODE_RE.test(deviceCode)) return fail('invalid_grant', 'malformed device_code');
     const hash = sha256(deviceCode);
     const record = parseRecord(await this.store.get(keys.record(hash)));

@@ -1,16 +1,40 @@
+import { PortcullisError } from '../lib/index.js';
+
 /**
- * Refusals of the login API and pages. `code` is the OAuth 2.0 error code
- * (RFC 6749 §5.2, RFC 8628 §3.5); `message` says what went wrong in words.
+ * Refusals of people's sign-in. Most codes are the OAuth 2.0 ones the login API
+ * answers with (RFC 6749 §5.2, RFC 8628 §3.5); the rest are the pages' own.
+ * HTTP statuses and wire codes are decided in src/http/login-routes.ts.
  */
-export class LoginError extends Error {
+export type LoginErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unsupported_grant_type'
+  | 'access_denied'
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token'
+  /** Too many requests or wrong user codes; see retryAfterSec. */
+  | 'rate_limited'
+  /** The provider or the store cannot be reached: nothing happened, retry. */
+  | 'unavailable'
+  /** A page action needs a signed-in person. */
+  | 'not_signed_in'
+  /** A form without its CSRF token, or with a stale one. */
+  | 'csrf'
+  /** A form posted from another site. */
+  | 'cross_site'
+  | 'unsupported_media_type'
+  | 'payload_too_large';
+
+export class LoginError extends PortcullisError<LoginErrorCode> {
   override readonly name = 'LoginError';
   constructor(
-    readonly code: string,
+    code: LoginErrorCode,
     message: string,
-    readonly status: number = 400,
-    /** Seconds, for 429 answers. */
+    /** rate_limited: seconds until a retry can succeed. */
     readonly retryAfterSec?: number,
   ) {
-    super(message);
+    super(code, message);
   }
 }

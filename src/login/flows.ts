@@ -1,5 +1,5 @@
 import type { Store } from '../store/index.js';
-import { sha256 } from '../observability/hash.js';
+import { sha256 } from '../sessions/index.js';
 import type { PendingFlow } from './types.js';
 
 const key = (state: string): string => `login:flow:${sha256(state)}`;

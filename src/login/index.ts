@@ -1,7 +1,7 @@
 /** People sign in: browser sign-in at the company's provider, loopback hand-off, device grant, result page. */
 export { LoginService, DEVICE_GRANT, type LoginServiceDeps, type CallbackOutcome, type ResultView, type SessionRow } from './service.js';
 export { LoginViews } from './views.js';
-export { LoginError } from './errors.js';
+export { LoginError, type LoginErrorCode } from './errors.js';
 export { ProviderClient, ProviderError } from './provider-client.js';
 export { summarizeGrants, describeGrants, type GrantSummary } from './grants.js';
 export { newUserCode, normalizeUserCode, USER_CODE_ALPHABET } from './user-code.js';

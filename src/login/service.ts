@@ -1,8 +1,7 @@
 import * as oidc from 'openid-client';
 import { IdentityError, type Identity, type IdentityVerifier } from '../identity/index.js';
 import type { CompiledPolicy } from '../policy/index.js';
-import { RegistryError } from '../registry/index.js';
-import { sha256 } from '../observability/hash.js';
+import { sha256 } from '../sessions/index.js';
 import { SessionError, type BrowserSession, type SessionService, type SessionSummary } from '../sessions/index.js';
 import { LoginError } from './errors.js';
 import { PendingFlows } from './flows.js';
@@ -155,7 +154,7 @@ export class LoginService {
     try {
       url = await client.authorizationUrl({ redirectUri: this.callbackUrl, state, nonce, codeChallenge: await oidc.calculatePKCECodeChallenge(codeVerifier) });
     } catch (err) {
-      throw new LoginError('temporarily_unavailable', `cannot reach ${provider.name} right now: ${(err as Error).message}`, 503);
+      throw new LoginError('unavailable', `cannot reach ${provider.name} right now: ${(err as Error).message}`);
     }
     return url.href;
   }
@@ -281,16 +280,16 @@ export class LoginService {
     };
   }
 
-  /** /token with a `pco_` password: the person of the result page, once. */
-  async redeemRegistryCode(code: string, service: string): Promise<Identity> {
+  /** /token with a `pco_` password: the person of the result page, once (or why not). */
+  async redeemRegistryCode(code: string, service: string): Promise<{ identity: Identity } | { refused: string }> {
     const raw = await this.deps.sessions.codes.consume(REGISTRY, code);
     const again = `sign in again at ${this.settings.publicUrl}/login for a new code`;
-    if (raw === null) throw new RegistryError(401, 'UNAUTHORIZED', `this one-time code is unknown, expired or was already used; ${again}`);
+    if (raw === null) return { refused: `this one-time code is unknown, expired or was already used; ${again}` };
     const payload = JSON.parse(raw) as RegistryCodePayload;
     if (payload.service !== service) {
-      throw new RegistryError(401, 'UNAUTHORIZED', `this one-time code was issued for service ${JSON.stringify(payload.service)}, not ${JSON.stringify(service)}; ${again}`);
+      return { refused: `this one-time code was issued for service ${JSON.stringify(payload.service)}, not ${JSON.stringify(service)}; ${again}` };
     }
-    return restoreIdentity(payload.identity);
+    return { identity: restoreIdentity(payload.identity) };
   }
 
   /** The per-IP request limit of /token applies to the login API too (a 429 in OAuth shape). */
@@ -298,7 +297,7 @@ export class LoginService {
     try {
       await this.deps.sessions.limits.checkIp(ip, true);
     } catch (err) {
-      if (err instanceof SessionError && err.code === 'rate_limited') throw new LoginError('slow_down', err.message, 429, err.retryAfterSec);
+      if (err instanceof SessionError && err.code === 'rate_limited') throw new LoginError('rate_limited', err.message, err.retryAfterSec);
       throw err;
     }
   }
@@ -383,7 +382,7 @@ export class LoginService {
   async deviceStart(form: URLSearchParams, requestedFrom: string): Promise<Record<string, unknown>> {
     await this.limitIp(requestedFrom);
     const clientId = form.get('client_id') ?? '';
-    if (!/^[\x21-\x7e]{1,100}$/.test(clientId)) throw new LoginError('invalid_client', '"client_id" is required (e.g. portcullis-cli)', 401);
+    if (!/^[\x21-\x7e]{1,100}$/.test(clientId)) throw new LoginError('invalid_client', '"client_id" is required (e.g. portcullis-cli)');
     const provider = this.provider(form.get('provider') ?? undefined);
     const service = this.service(form.get('service') ?? undefined);
     const started = await this.device.start({ clientId, service, provider: provider.id, requestedFrom });

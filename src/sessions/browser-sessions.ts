@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Store } from '../store/index.js';
-import { sha256 } from '../observability/hash.js';
+import { sha256 } from './hash.js';
 import { isWellFormedSecret, newId, newSecret, secretHash } from './secrets.js';
 import type { SessionFilter } from './types.js';
 

@@ -1,5 +1,15 @@
-export * from './types.js';
-export { SessionError, type SessionErrorCode } from './errors.js';
+export type {
+  IdTokenSettings,
+  LimitSettings,
+  RateLimitSettings,
+  RefreshSettings,
+  SessionFilter,
+  SessionKind,
+  SessionOrigin,
+  SessionRecord,
+  SessionSummary,
+} from './types.js';
+export { SessionError, STORE_RETRY_AFTER_SEC, storeFailures, type SessionErrorCode } from './errors.js';
 export {
   SessionService,
   DEFAULT_REFRESH,
@@ -14,3 +24,5 @@ export { RequestLimits, type LimitScope } from './rate-limits.js';
 export { REFRESH_TOKEN_PREFIX, ONE_TIME_CODE_PREFIX, isWellFormedSecret } from './secrets.js';
 export { parseSessionRecord, summarize } from './record.js';
 export { BrowserSessions, BROWSER_SESSION_PREFIX, type BrowserSession, type NewBrowserSession } from './browser-sessions.js';
+/** base64url SHA-256 of a secret or identity, the form every store key uses. */
+export { sha256 } from './hash.js';

@@ -1,5 +1,6 @@
 import type { Identity } from '../identity/types.js';
 import type { Store } from '../store/index.js';
+import { storeFailures } from './errors.js';
 import { IdTokenLedger } from './single-use.js';
 import { OneTimeCodes } from './one-time-codes.js';
 import { RequestLimits } from './rate-limits.js';
@@ -70,7 +71,7 @@ export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
 /**
  * Everything stateful about token requests, on one Store: refresh sessions,
  * single-use ID tokens, one-time codes, rate limits, listing and revocation.
- * Transport-neutral; refusals are SessionErrors, store failures StoreErrors.
+ * Transport-neutral; every failure is a SessionError (store failures become 'unavailable').
  */
 export class SessionService {
   readonly store: Store;
@@ -112,7 +113,7 @@ export class SessionService {
   /** Opens a session and returns its refresh token (the only time the token exists in clear). */
   async start(input: StartSession): Promise<{ token: string; session: SessionRecord }> {
     const { identity } = input;
-    return this.refreshTokens.create({
+    return storeFailures(this.refreshTokens.create({
       kind: this.kindOf(identity),
       origin: input.origin,
       issuer: identity.issuer,
@@ -127,12 +128,12 @@ export class SessionService {
       ...(input.clientId !== undefined ? { clientId: input.clientId } : {}),
       ...(input.device !== undefined ? { device: input.device.slice(0, 200) } : {}),
       lifetimeSec: this.lifetimeOf(identity, input.lifetimeCap),
-    });
+    }));
   }
 
   /** Validates a refresh token for `service` and rebuilds the identity it was issued to. */
   async refresh(token: string, service: string): Promise<RefreshedIdentity> {
-    const { session, token: next } = await this.refreshTokens.redeem(token, service);
+    const { session, token: next } = await storeFailures(this.refreshTokens.redeem(token, service));
     // "Last used" on the person's sessions page; not worth failing or delaying a token for.
     const ttl = session.expiresAt - this.now();
     if (ttl > 0) this.store.put(sessionKeys.lastUsed(session.id), String(this.now()), ttl).catch(() => {});
@@ -150,7 +151,7 @@ export class SessionService {
 
   /** Records the ID token as used; false when it was used before (anywhere). */
   consumeIdToken(identity: Identity, use: 'exchange' | 'direct'): Promise<boolean> {
-    return this.ledger.consume(identity, use);
+    return storeFailures(this.ledger.consume(identity, use));
   }
 
   /** Does configuration demand single use for this directly presented ID token? */
@@ -160,23 +161,25 @@ export class SessionService {
   }
 
   list(filter: SessionFilter, limit?: number): Promise<SessionSummary[]> {
-    return this.directory.list(filter, limit);
+    return storeFailures(this.directory.list(filter, limit));
   }
 
   /** Ends every matching session, people's browser sign-ins included; returns how many. */
   async revoke(filter: SessionFilter): Promise<number> {
-    const ended = await this.directory.revoke(filter);
-    return ended + (await this.browser.revoke(filter));
+    const ended = await storeFailures(this.directory.revoke(filter));
+    return ended + (await storeFailures(this.browser.revoke(filter)));
   }
 
   /** When each session last refreshed (ms since the epoch); absent when never. */
   async lastUsed(ids: readonly string[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    await Promise.all(
-      ids.map(async (id) => {
-        const raw = await this.store.get(sessionKeys.lastUsed(id));
-        if (raw !== null && Number.isFinite(Number(raw))) out.set(id, Number(raw));
-      }),
+    await storeFailures(
+      Promise.all(
+        ids.map(async (id) => {
+          const raw = await this.store.get(sessionKeys.lastUsed(id));
+          if (raw !== null && Number.isFinite(Number(raw))) out.set(id, Number(raw));
+        }),
+      ),
     );
     return out;
   }

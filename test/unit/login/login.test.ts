@@ -19,7 +19,6 @@ import {
 } from '../../../src/login/index.js';
 import { DeviceGrants } from '../../../src/login/device.js';
 import { LoginViews } from '../../../src/login/views.js';
-import { RegistryError } from '../../../src/registry/index.js';
 
 const ISSUER = 'https://sso.example.com';
 const alice: Identity = {
@@ -174,12 +173,12 @@ describe('device grant on the Store', () => {
     const grants = new DeviceGrants(new MemoryStore({ now: c.now, sweepIntervalMs: 0 }), settings, c.now);
     const started = await grants.start({ clientId: 'cli', service: 'svc', provider: 'corp', requestedFrom: '10.0.0.1' });
     const who = { subject: 'mallory', ip: '10.9.9.9' };
-    await expect(grants.lookup('BBBB-BBBB', who)).rejects.toMatchObject({ status: 400 });
-    await expect(grants.lookup('CCCC-CCCC', who)).rejects.toMatchObject({ status: 400 });
-    await expect(grants.lookup('DDDD-DDDD', who)).rejects.toMatchObject({ status: 429, code: 'slow_down' });
-    await expect(grants.lookup(started.userCode, who)).rejects.toMatchObject({ status: 429 });
+    await expect(grants.lookup('BBBB-BBBB', who)).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(grants.lookup('CCCC-CCCC', who)).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(grants.lookup('DDDD-DDDD', who)).rejects.toMatchObject({ code: 'rate_limited', message: expect.stringMatching(/too many wrong codes/) });
+    await expect(grants.lookup(started.userCode, who)).rejects.toMatchObject({ code: 'rate_limited' });
     // The same IP under another account is blocked too; another person elsewhere is not.
-    await expect(grants.lookup(started.userCode, { subject: 'mallory2', ip: '10.9.9.9' })).rejects.toMatchObject({ status: 429 });
+    await expect(grants.lookup(started.userCode, { subject: 'mallory2', ip: '10.9.9.9' })).rejects.toMatchObject({ code: 'rate_limited' });
     await expect(grants.lookup(started.userCode, { subject: 'alice', ip: '10.1.1.1' })).resolves.toMatchObject({ userCode: started.userCode });
   });
 });
@@ -220,15 +219,15 @@ describe('one-time codes of the result page', () => {
     const login = service(c.now);
     const first = await login.result(session, 'svc');
     expect(first.grants.byAction).toEqual([{ action: 'pull', patterns: ['team/*'] }]);
-    await expect(login.redeemRegistryCode(first.code, 'svc')).resolves.toMatchObject({ subject: 'u-alice', issuerId: 'corp' });
-    await expect(login.redeemRegistryCode(first.code, 'svc')).rejects.toThrow(/unknown, expired or was already used/);
+    await expect(login.redeemRegistryCode(first.code, 'svc')).resolves.toMatchObject({ identity: { subject: 'u-alice', issuerId: 'corp' } });
+    expect(await login.redeemRegistryCode(first.code, 'svc')).toEqual({ refused: expect.stringMatching(/unknown, expired or was already used/) });
 
     const expired = await login.result(session, 'svc');
     c.advance(301_000);
-    await expect(login.redeemRegistryCode(expired.code, 'svc')).rejects.toBeInstanceOf(RegistryError);
+    expect(await login.redeemRegistryCode(expired.code, 'svc')).toEqual({ refused: expect.stringMatching(/unknown, expired/) });
 
     const elsewhere = await login.result(session, 'svc');
-    await expect(login.redeemRegistryCode(elsewhere.code, 'other')).rejects.toThrow(/issued for service "svc"/);
+    expect(await login.redeemRegistryCode(elsewhere.code, 'other')).toEqual({ refused: expect.stringMatching(/issued for service "svc"/) });
   });
 });
 
