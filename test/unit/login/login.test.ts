@@ -257,3 +257,22 @@ describe('login configuration', () => {
     expect(() => loginIssuers(clash)).toThrow(/also listed under issuers/);
   });
 });
+
+describe('people providers in the verifier', () => {
+  it('drop an unverified email from ID tokens presented directly at /token too', async () => {
+    const { generateKeyPair, exportJWK, SignJWT } = await import('jose');
+    const { createVerifier } = await import('../../../src/identity/index.js');
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' };
+    const verifier = createVerifier([{ id: 'corp', issuer: ISSUER, audiences: ['client'], jwks: { keys: [jwk] }, verifiedEmailClaim: 'email_verified' }], {
+      fetch: (() => Promise.reject(new Error('no network'))) as unknown as typeof fetch,
+    });
+    const mint = (claims: Record<string, unknown>): Promise<string> =>
+      new SignJWT({ iss: ISSUER, sub: 'u1', aud: 'client', ...claims }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuedAt().setExpirationTime('5m').sign(privateKey);
+    const unverified = await verifier.verify(await mint({ email: 'ceo@example.com', email_verified: false }));
+    expect(unverified.claims.email).toBeUndefined();
+    expect(unverified.claims.email_verified).toBe(false);
+    const verified = await verifier.verify(await mint({ email: 'dev@example.com', email_verified: true }));
+    expect(verified.claims.email).toBe('dev@example.com');
+  });
+});
