@@ -76,6 +76,10 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     logger: { warn: (obj, msg) => logger.warn(obj, msg) },
     ...(options.now ? { now: options.now } : {}),
   });
+  // Static key sets are imported (by jose, asynchronously) before serving: an unusable one is a configuration error.
+  await verifier.ready().catch((error: unknown) => {
+    throw new ConfigError(`issuers: ${error instanceof Error ? error.message : String(error)}`);
+  });
 
   // `issuer: $corp` in the policy names the people's provider with id corp.
   const issuerAliases: Record<string, string> = {
