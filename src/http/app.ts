@@ -9,6 +9,7 @@ import { parseGetRequest, parsePostRequest } from './token-request.js';
 import { mountAdminSessions, type AdminSessionsDeps } from './admin-sessions.js';
 import { mountAdminExplain, type AdminExplainDeps } from './admin-explain.js';
 import type { Metrics } from '../observability/metrics.js';
+import { mountLogin, type LoginRoutesDeps } from './login-routes.js';
 
 export interface DevIssuerRoutes {
   /** URL path prefix the development issuer lives under, e.g. "/dev". */
@@ -43,6 +44,8 @@ export interface AppDeps {
    * (createOperatorApp) instead of this one.
    */
   separateOperatorListener?: boolean;
+  /** People's sign-in pages and login API, and /.well-known/portcullis. */
+  login?: Omit<LoginRoutesDeps, 'logger'>;
 }
 
 export type OperatorDeps = Pick<AppDeps, 'logger' | 'readiness' | 'adminSessions' | 'adminExplain' | 'metrics'>;
@@ -154,6 +157,7 @@ export function createApp(deps: AppDeps): Koa {
   });
 
   mountHealth(router, deps.readiness, false);
+  if (deps.login) mountLogin(router, { ...deps.login, logger: deps.logger });
   if (!deps.separateOperatorListener) mountOperatorRoutes(router, deps);
 
   if (deps.devIssuer) {
