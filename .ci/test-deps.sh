@@ -18,9 +18,10 @@ declare -A PACKAGE_OF=(
   [podman]=podman
   [buildah]=buildah
   [unzip]=unzip
+  [curl]=curl
 )
 # Checked in this order; keeps output stable.
-BINARIES=(docker-registry skopeo redis-server redis-cli chromium openssl podman buildah unzip)
+BINARIES=(docker-registry skopeo redis-server redis-cli chromium openssl podman buildah unzip curl)
 
 missing_binaries=()
 missing_packages=()

@@ -95,6 +95,11 @@ export class ContainerEngine {
     return new ContainerEngine(name, binary, dir, authFile, env, files.policy);
   }
 
+  /** The sandbox's environment, for running other programs (a login script, skopeo) against the same auth file and storage. */
+  environment(): NodeJS.ProcessEnv {
+    return { ...this.env };
+  }
+
   /** Runs the client with `args` in the sandbox; never throws on a non-zero exit. */
   run(args: readonly string[], opts: RunEngineOptions = {}): Promise<RunResult> {
     return runProcess(this.binary, args, { env: this.env, cwd: this.dir, timeoutMs: opts.timeoutMs ?? 60_000, input: opts.input });
