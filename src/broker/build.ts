@@ -17,6 +17,7 @@ import type { Store } from '../store/index.js';
 import { openStore } from './store.js';
 import { buildSessions } from './sessions.js';
 import { Metrics } from '../observability/metrics.js';
+import { instrumentIssuerFetch, instrumentStore } from '../observability/instrument.js';
 
 /** The example policy shipped with the package (same relative place from src/ and dist/). */
 export const DEV_ISSUER_PATH = '/dev';
@@ -69,13 +70,14 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     devIssuer = await DevIssuer.open(config.dataDir, `${publicUrl}${DEV_ISSUER_PATH}`);
     issuers.push(devIssuerConfig(devIssuer, { audiences: [config.devIssuer.audience] }));
   }
+  const metrics = config.metrics.enabled ? new Metrics() : undefined;
   const verifier = createVerifier(issuers, {
     logger: { warn: (obj, msg) => logger.warn(obj, msg) },
+    ...(metrics ? { fetch: instrumentIssuerFetch(fetch, metrics) } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
 
   const issuerAliases: Record<string, string> = devIssuer ? { dev: devIssuer.issuer } : {};
-  const metrics = config.metrics.enabled ? new Metrics() : undefined;
   let holder: PolicyHolder | null = null;
   let staticPolicy: CompiledPolicy | null = null;
   if (config.policy.file) {
@@ -100,13 +102,15 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   // ---- sessions (issue 4): the store and everything stateful on it ----
   // Secrets first: a failure here must not leave a Redis connection behind.
   const adminToken = config.admin.enabled && config.admin.token ? readSecret(config.admin.token, 'admin.token', options.env).trim() : undefined;
-  const store = await openStore(config, options.env, (state, error) =>
+  const openedStore = await openStore(config, options.env, (state, error) =>
     state === 'ready' ? logger.info({ store: state }, 'store ready') : logger.warn({ store: state, err: error?.message }, 'store not ready'),
   );
+  const store = metrics ? instrumentStore(openedStore, metrics) : openedStore;
   let lastFailOpenLog = 0;
   const sessions = buildSessions(config, store, {
     ...(options.now ? { now: options.now } : {}),
     onRateLimitFailOpen: (err) => {
+      metrics?.rateLimitsSkipped.inc();
       // One line per 10 s at most: an outage must not become a log flood.
       if (Date.now() - lastFailOpenLog < 10_000) return;
       lastFailOpenLog = Date.now();

@@ -7,7 +7,7 @@ import { errorMiddleware } from './errors.js';
 import { parseGetRequest, parsePostRequest } from './token-request.js';
 import { mountAdminSessions, type AdminSessionsDeps } from './admin-sessions.js';
 import { mountAdminExplain, type AdminExplainDeps } from './admin-explain.js';
-import type { Metrics } from '../observability/metrics.js';
+import { NO_ISSUER, refusalReason, type Metrics } from '../observability/metrics.js';
 
 export interface DevIssuerRoutes {
   /** URL path prefix the development issuer lives under, e.g. "/dev". */
@@ -37,17 +37,30 @@ export interface AppDeps {
   metrics?: Metrics;
 }
 
+/** The bounded refusal reason of a failed token request, for metrics. */
+function reasonOf(err: unknown): ReturnType<typeof refusalReason> {
+  if (!(err instanceof RegistryError)) return 'internal';
+  const detail = err.detail as { reason?: unknown } | undefined;
+  return refusalReason(detail?.reason, err.code);
+}
+
 /** The HTTP surface. Handlers only translate between HTTP and the services. */
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.trustProxy ?? false });
   const router = new Router();
   const metrics = deps.metrics;
-  const audit = (record: AuditRecord, status: number, started: bigint): void => {
+  const audit = (record: AuditRecord, status: number, started: bigint, err?: unknown): void => {
     deps.logger.info({ audit: record }, record.outcome === 'issued' ? 'token issued' : 'token refused');
     if (metrics) {
-      metrics.tokenRequests.inc({ outcome: record.outcome, grant: record.grant ?? 'unknown', status: String(status) });
-      metrics.tokenDuration.observe({ outcome: record.outcome }, Number(process.hrtime.bigint() - started) / 1e9);
-      if (record.denied) metrics.deniedScopes.inc(record.denied.length);
+      metrics.recordTokenRequest({
+        outcome: record.outcome,
+        grant: record.grant ?? 'unknown',
+        status,
+        issuer: record.issuerId ?? NO_ISSUER,
+        ...(record.outcome === 'refused' ? { reason: reasonOf(err) } : {}),
+        deniedScopes: record.denied?.length ?? 0,
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+      });
     }
   };
 
@@ -64,10 +77,10 @@ export function createApp(deps: AppDeps): Koa {
       const record = (err as { audit?: AuditRecord }).audit;
       const status = err instanceof RegistryError ? err.status : 500;
       if (record) {
-        audit(record, status, started);
+        audit(record, status, started, err);
         ctx.set('X-Portcullis-Decision', record.decision);
       } else if (err instanceof RegistryError) {
-        audit({ decision: '-', outcome: 'refused', reason: err.message, clientIp: ctx.ip }, status, started);
+        audit({ decision: '-', outcome: 'refused', reason: err.message, clientIp: ctx.ip }, status, started, err);
       }
       throw err;
     }
@@ -94,8 +107,9 @@ export function createApp(deps: AppDeps): Koa {
   if (deps.adminExplain) mountAdminExplain(router, deps.adminExplain);
   if (metrics) {
     router.get('/metrics', async (ctx) => {
-      ctx.type = metrics.registry.contentType;
-      ctx.body = await metrics.registry.metrics();
+      const { contentType, body } = await metrics.exposition();
+      ctx.type = contentType;
+      ctx.body = body;
     });
   }
 

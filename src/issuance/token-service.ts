@@ -55,6 +55,8 @@ export interface AuditRecord {
   outcome: 'issued' | 'refused';
   service?: string;
   issuer?: string;
+  /** Id of the configured issuer entry that accepted the token (a bounded set, for metrics). */
+  issuerId?: string;
   subject?: string;
   tokenHash?: string;
   requested?: string[];
@@ -148,6 +150,7 @@ export class TokenService {
     }
     if (identity) {
       audit.issuer = identity.issuer;
+      audit.issuerId = identity.issuerId;
       audit.subject = identity.subject;
       audit.tokenHash = identity.tokenHash.slice(0, 16);
       if (sessions) await sessions.limits.checkIdentity(identity.issuer, identity.subject, needsStore);
@@ -258,7 +261,7 @@ export class TokenService {
     } catch (err) {
       if (err instanceof IdentityError) {
         if (err.code === 'jwks_unavailable') {
-          throw new RegistryError(503, 'UNAVAILABLE', `cannot verify the token now: ${err.message}`, undefined, 5);
+          throw new RegistryError(503, 'UNAVAILABLE', `cannot verify the token now: ${err.message}`, { reason: err.code }, 5);
         }
         throw unauthorized(`invalid credentials: ${err.message}`, { reason: err.code, token: audit.tokenHash });
       }

@@ -1,15 +1,108 @@
+import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { clusterMetricsText, isClusterWorker, joinClusterMetrics } from './cluster-metrics.js';
+
+/**
+ * Why a token request was refused: a bounded set, so it can be a label. The
+ * identity, session and store codes pass through; anything else falls back to
+ * the registry error code it was answered with.
+ */
+export const REFUSAL_REASONS = [
+  // identity (ID token verification)
+  'malformed',
+  'untrusted_issuer',
+  'unsupported_alg',
+  'unknown_key',
+  'bad_signature',
+  'expired',
+  'not_yet_valid',
+  'too_old',
+  'issued_in_future',
+  'wrong_audience',
+  'missing_claim',
+  'jwks_unavailable',
+  // sessions
+  'invalid_grant',
+  'wrong_service',
+  'reused',
+  'replayed',
+  'too_large',
+  'rate_limited',
+  // request and registry level
+  'unknown_service',
+  'invalid_request',
+  'invalid_scope',
+  'unsupported',
+  'unauthorized',
+  'denied',
+  'store_unavailable',
+  'payload_too_large',
+  'internal',
+] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+const KNOWN_REASONS: ReadonlySet<string> = new Set(REFUSAL_REASONS);
+
+const BY_REGISTRY_CODE: Readonly<Record<string, RefusalReason>> = {
+  UNKNOWN_SERVICE: 'unknown_service',
+  INVALID_REQUEST: 'invalid_request',
+  INVALID_SCOPE: 'invalid_scope',
+  UNSUPPORTED: 'unsupported',
+  UNAUTHORIZED: 'unauthorized',
+  DENIED: 'denied',
+  TOO_MANY_REQUESTS: 'rate_limited',
+  UNAVAILABLE: 'store_unavailable',
+  PAYLOAD_TOO_LARGE: 'payload_too_large',
+};
+
+/** Maps a refusal (its specific code, if any, and its registry error code) onto the bounded reason set. */
+export function refusalReason(specific: unknown, registryCode: string | undefined): RefusalReason {
+  if (typeof specific === 'string' && KNOWN_REASONS.has(specific)) return specific as RefusalReason;
+  return (registryCode !== undefined ? BY_REGISTRY_CODE[registryCode] : undefined) ?? 'internal';
+}
+
+/** Issuer label for requests whose identity is not (yet) known. */
+export const NO_ISSUER = 'none';
+
+const FETCH_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5];
+
+function packageVersion(): string {
+  try {
+    // src/observability and dist/observability are both two levels below the package root.
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 /**
  * Prometheus metrics. One registry per broker so tests and several brokers in
- * one process never share counters.
+ * one process never share counters. Under `serve --workers`, /metrics answers
+ * with the sum over every worker (see cluster-metrics.ts).
  */
 export class Metrics {
   readonly registry = new Registry();
   readonly tokenRequests = new Counter({
     name: 'portcullis_token_requests_total',
-    help: 'Token requests by outcome (issued, refused) and grant (get, password, refresh_token, token-exchange).',
-    labelNames: ['outcome', 'grant', 'status'] as const,
+    help: 'Token requests by outcome (issued, refused), grant (get, password, refresh_token, token-exchange), HTTP status and issuer id.',
+    labelNames: ['outcome', 'grant', 'status', 'issuer'] as const,
+    registers: [this.registry],
+  });
+  readonly refusals = new Counter({
+    name: 'portcullis_token_refusals_total',
+    help: 'Refused token requests by reason (a fixed set: see docs/operations) and issuer id ("none" before the token was verified).',
+    labelNames: ['reason', 'issuer'] as const,
+    registers: [this.registry],
+  });
+  readonly rateLimited = new Counter({
+    name: 'portcullis_rate_limited_requests_total',
+    help: 'Token requests answered 429 because a rate limit was exhausted.',
+    registers: [this.registry],
+  });
+  readonly rateLimitsSkipped = new Counter({
+    name: 'portcullis_rate_limits_skipped_total',
+    help: 'Rate-limit checks skipped because the store was unavailable (sessions.rateLimits.onStoreFailure: open).',
     registers: [this.registry],
   });
   readonly tokenDuration = new Histogram({
@@ -29,6 +122,7 @@ export class Metrics {
     help: 'The loaded policy version (content hash) as a label; value 1.',
     labelNames: ['version'] as const,
     registers: [this.registry],
+    aggregator: 'max',
   });
   readonly policyReloads = new Counter({
     name: 'portcullis_policy_reloads_total',
@@ -36,13 +130,101 @@ export class Metrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly buildInfo = new Gauge({
+    name: 'portcullis_build_info',
+    help: 'The running version of portcullis and of Node.js as labels; value 1.',
+    labelNames: ['version', 'nodejs'] as const,
+    registers: [this.registry],
+    aggregator: 'max',
+  });
+  readonly issuerFetches = new Counter({
+    name: 'portcullis_issuer_fetches_total',
+    help: 'Fetches of issuer discovery documents and JWKS by kind (discovery, jwks) and outcome (ok, http_4xx, http_5xx, error).',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly issuerFetchDuration = new Histogram({
+    name: 'portcullis_issuer_fetch_duration_seconds',
+    help: 'Time of issuer discovery and JWKS fetches, by kind.',
+    labelNames: ['kind'] as const,
+    buckets: FETCH_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly storeDuration = new Histogram({
+    name: 'portcullis_store_operation_duration_seconds',
+    help: 'Time of session-store operations (Redis or memory), by operation.',
+    labelNames: ['operation'] as const,
+    buckets: STORE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly storeErrors = new Counter({
+    name: 'portcullis_store_errors_total',
+    help: 'Failed session-store operations by operation and error code (unavailable, full, command_failed, ...).',
+    labelNames: ['operation', 'code'] as const,
+    registers: [this.registry],
+  });
 
   constructor(options: { processMetrics?: boolean } = {}) {
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'portcullis_' });
+    // Node's default metrics under their usual names (process_*, nodejs_*), so stock dashboards work.
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.buildInfo.set({ version: packageVersion(), nodejs: process.versions.node }, 1);
+    if (isClusterWorker()) joinClusterMetrics(this.registry);
+  }
+
+  readonly #requestChildren = new Map<string, { inc(): void }>();
+  readonly #refusalChildren = new Map<string, { inc(): void }>();
+  readonly #durationChildren = {
+    issued: this.tokenDuration.labels('issued'),
+    refused: this.tokenDuration.labels('refused'),
+  };
+
+  /**
+   * Counts one answered token request. Label children are bound on first use
+   * and reused (the label sets are bounded: outcomes, grants, statuses, reasons
+   * and configured issuer ids), so the hot path does no label hashing.
+   */
+  recordTokenRequest(r: {
+    outcome: 'issued' | 'refused';
+    grant: string;
+    status: number;
+    issuer: string;
+    reason?: RefusalReason;
+    deniedScopes?: number;
+    seconds: number;
+  }): void {
+    const key = `${r.outcome}\u0000${r.grant}\u0000${r.status}\u0000${r.issuer}`;
+    let child = this.#requestChildren.get(key);
+    if (child === undefined) {
+      child = this.tokenRequests.labels(r.outcome, r.grant, String(r.status), r.issuer);
+      this.#requestChildren.set(key, child);
+    }
+    child.inc();
+    this.#durationChildren[r.outcome].observe(r.seconds);
+    if (r.outcome === 'refused') {
+      const reason = r.reason ?? 'internal';
+      const rkey = `${reason}\u0000${r.issuer}`;
+      let refusal = this.#refusalChildren.get(rkey);
+      if (refusal === undefined) {
+        refusal = this.refusals.labels(reason, r.issuer);
+        this.#refusalChildren.set(rkey, refusal);
+      }
+      refusal.inc();
+      if (r.status === 429) this.rateLimited.inc();
+    }
+    if (r.deniedScopes) this.deniedScopes.inc(r.deniedScopes);
   }
 
   setPolicyVersion(version: string): void {
     this.policyInfo.reset();
     this.policyInfo.set({ version }, 1);
+  }
+
+  /** The /metrics answer: this process's metrics, or the sum over all workers in a cluster worker. */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    if (isClusterWorker()) {
+      const body = await clusterMetricsText(this.registry);
+      if (body !== undefined) return { contentType: this.registry.contentType, body };
+    }
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }
