@@ -24,6 +24,8 @@ export const DEV_ISSUER_PATH = '/dev';
 
 export interface BuildOptions {
   logger: Logger;
+  /** `config check`: build everything but write nothing (no generated key files in dataDir). */
+  dryRun?: boolean;
   env?: NodeJS.ProcessEnv;
   now?: () => number;
 }
@@ -61,13 +63,13 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   const publicUrl = publicUrlOf(config);
   const summary: string[] = [];
 
-  const { ring: keyRing, notes } = await loadKeyRing(config, options.env);
+  const { ring: keyRing, notes } = await loadKeyRing(config, options.env, { dryRun: options.dryRun === true });
   summary.push(...notes);
 
   let devIssuer: DevIssuer | null = null;
   const issuers: IssuerConfig[] = config.issuers.map((i) => ({ ...i }) as IssuerConfig);
   if (config.devIssuer.enabled) {
-    devIssuer = await DevIssuer.open(config.dataDir, `${publicUrl}${DEV_ISSUER_PATH}`);
+    devIssuer = await DevIssuer.open(config.dataDir, `${publicUrl}${DEV_ISSUER_PATH}`, { create: options.dryRun !== true });
     issuers.push(devIssuerConfig(devIssuer, { audiences: [config.devIssuer.audience] }));
   }
   const metrics = config.metrics.enabled ? new Metrics() : undefined;

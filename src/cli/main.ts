@@ -8,6 +8,7 @@ import { serveCommand } from './serve.js';
 import { configCommand } from './config.js';
 import { devCommand } from './dev.js';
 import { sessionsCommand } from './sessions.js';
+import { USAGE_EXIT_CODE, UsageError, exitStatusOf, throwInsteadOfExit } from './usage.js';
 
 const program = new Command('portcullis')
   .description('OIDC-federated token server for container registries')
@@ -24,8 +25,9 @@ program.addCommand(configCommand());
 program.addCommand(devCommand());
 program.addCommand(policyCommand());
 program.addCommand(sessionsCommand());
+throwInsteadOfExit(program);
 
-/** Expected failures are one line for a person, exit status 1; no stack traces. */
+/** Expected failures are one line for a person, exit status 1 (2 for usage errors); no stack traces. */
 function expected(err: unknown): string | null {
   if (err instanceof ConfigError) return err.message;
   if (err instanceof Error && ['KeyError', 'PolicyError', 'IssuerConfigError', 'StoreError'].includes(err.name)) return err.message;
@@ -35,7 +37,11 @@ function expected(err: unknown): string | null {
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (err instanceof CommanderError) process.exit(exitStatusOf(err));
+  if (err instanceof UsageError) {
+    process.stderr.write(`portcullis: ${err.message}\n`);
+    process.exit(USAGE_EXIT_CODE);
+  }
   const message = expected(err);
   if (message === null) throw err;
   process.stderr.write(`portcullis: ${message}\n`);

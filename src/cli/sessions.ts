@@ -4,6 +4,7 @@ import { openStore } from '../broker/store.js';
 import { buildSessions } from '../broker/sessions.js';
 import type { SessionFilter, SessionSummary } from '../sessions/index.js';
 import { StoreError } from '../store/index.js';
+import { UsageError } from './usage.js';
 
 interface FilterOptions {
   config?: string;
@@ -79,13 +80,14 @@ export function sessionsCommand(): Command {
     });
   filterFlags(cmd.command('revoke').description('end matching sessions at once, at every replica'))
     .option('--all', 'every session')
+    .option('--json', 'print {"revoked": <count>}')
     .action(async (opts: FilterOptions) => {
       const filter = await filterOf(opts);
       if (Object.keys(filter).length === 0) {
-        throw new StoreError('invalid_argument', 'sessions revoke: give --id, --subject, --issuer, --rule, --token-stdin or --all');
+        throw new UsageError('sessions revoke: give --id, --subject, --issuer, --rule, --token-stdin or --all');
       }
       const n = await withSessions(opts.config, (s) => s.revoke(filter));
-      process.stdout.write(`revoked ${n} session${n === 1 ? '' : 's'}\n`);
+      process.stdout.write(opts.json ? `${JSON.stringify({ revoked: n })}\n` : `revoked ${n} session${n === 1 ? '' : 's'}\n`);
     });
   return cmd;
 }

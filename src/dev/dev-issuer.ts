@@ -18,11 +18,13 @@ export interface DevMintOptions {
   subject?: string;
 }
 
-async function loadOrCreateKey(path: string): Promise<KeyObject> {
+async function loadOrCreateKey(path: string, create: boolean): Promise<KeyObject> {
   try {
     await stat(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    // A dry run (`config check`) uses a throwaway key and leaves the data dir alone.
+    if (!create) return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
     try {
       // 'wx' creates the file only if absent, so two processes starting together keep one key.
@@ -50,11 +52,13 @@ export class DevIssuer {
   ) {}
 
   /** Open (or create, once) the development issuer whose key lives in `dataDir`. */
-  static async open(dataDir: string, issuerUrl: string): Promise<DevIssuer> {
+  /** `create: false` (a dry run) writes nothing: without a key file it uses a throwaway key. */
+  static async open(dataDir: string, issuerUrl: string, options: { create?: boolean } = {}): Promise<DevIssuer> {
     const issuer = issuerUrl.replace(/\/+$/, '');
     if (!URL.canParse(issuer)) throw new Error(`dev issuer URL ${issuerUrl} is not an absolute URL`);
-    await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    const privateKey = await loadOrCreateKey(join(dataDir, DEV_ISSUER_KEY_FILE));
+    const create = options.create ?? true;
+    if (create) await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    const privateKey = await loadOrCreateKey(join(dataDir, DEV_ISSUER_KEY_FILE), create);
     const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
     // RFC 7638 thumbprint: stable across restarts, changes only with the key.
     const thumbprint = createHash('sha256')
