@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { configJsonSchema, loadConfig } from '../config/index.js';
-import { buildBroker, type Broker } from '../broker/build.js';
-import { createLogger } from '../observability/logger.js';
+import { buildBroker, type Broker } from '../broker/index.js';
+import { createLogger } from '../observability/index.js';
 
 /** What `config check --json` prints: the facts an operator copies into the registry and CI. */
 function report(broker: Broker, source: string | undefined): Record<string, unknown> {

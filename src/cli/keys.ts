@@ -141,7 +141,7 @@ function generateCommand(parent: Command): void {
         if (options.certOut === options.out) throw new UsageError('--out and --cert-out must be different files');
         // Check both before writing either, so a refusal leaves nothing half-done.
         for (const path of [options.out, options.certOut]) {
-          if (path !== undefined && (await exists(path))) throw new KeyError('FILE_EXISTS', `${path} already exists; refusing to overwrite it`);
+          if (path !== undefined && (await exists(path))) throw new KeyError('file_exists', `${path} already exists; refusing to overwrite it`);
         }
         const privateKey = await generateSigningKey(options.alg);
         const certificate =

@@ -3,12 +3,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { clusterMetricsText, isClusterWorker, joinClusterMetrics } from './cluster-metrics.js';
 
 /**
- * Why a token request was refused: a bounded set, so it can be a label. The
- * identity, session and store codes pass through; anything else falls back to
- * the registry error code it was answered with.
+ * Why a token request was refused: a bounded set, so it can be a label. It is
+ * the stable code of the error the request was refused with (the codes src/http
+ * answers), except that refused credentials carry the ID-token check that
+ * failed (wrong_audience, expired ...) instead of the generic bad_credentials.
  */
 export const REFUSAL_REASONS = [
-  // identity (ID token verification)
+  // ID token verification (bad_credentials, by the check that failed)
   'malformed',
   'untrusted_issuer',
   'unsupported_alg',
@@ -20,44 +21,36 @@ export const REFUSAL_REASONS = [
   'issued_in_future',
   'wrong_audience',
   'missing_claim',
-  'jwks_unavailable',
-  // sessions
+  'bad_credentials',
+  // issuance and sessions
+  'verification_unavailable',
+  'issuer_untrusted',
+  'replayed',
   'invalid_grant',
   'wrong_service',
   'reused',
-  'replayed',
-  'too_large',
   'rate_limited',
-  // request and registry level
-  'unknown_service',
+  'too_large',
+  'unavailable',
+  // the request itself
   'invalid_request',
   'invalid_scope',
-  'unsupported',
-  'unauthorized',
-  'denied',
-  'store_unavailable',
+  'unknown_service',
+  'unsupported_grant',
+  'unsupported_media_type',
   'payload_too_large',
+  'not_found',
+  'unauthorized',
+  // anything else: a bug, answered 500
   'internal',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 const KNOWN_REASONS: ReadonlySet<string> = new Set(REFUSAL_REASONS);
 
-const BY_REGISTRY_CODE: Readonly<Record<string, RefusalReason>> = {
-  UNKNOWN_SERVICE: 'unknown_service',
-  INVALID_REQUEST: 'invalid_request',
-  INVALID_SCOPE: 'invalid_scope',
-  UNSUPPORTED: 'unsupported',
-  UNAUTHORIZED: 'unauthorized',
-  DENIED: 'denied',
-  TOO_MANY_REQUESTS: 'rate_limited',
-  UNAVAILABLE: 'store_unavailable',
-  PAYLOAD_TOO_LARGE: 'payload_too_large',
-};
-
-/** Maps a refusal (its specific code, if any, and its registry error code) onto the bounded reason set. */
-export function refusalReason(specific: unknown, registryCode: string | undefined): RefusalReason {
-  if (typeof specific === 'string' && KNOWN_REASONS.has(specific)) return specific as RefusalReason;
-  return (registryCode !== undefined ? BY_REGISTRY_CODE[registryCode] : undefined) ?? 'internal';
+/** Maps a refusal's error code (and, for bad_credentials, the failed check in its detail) onto the bounded set. */
+export function refusalReason(code: unknown, detailReason?: unknown): RefusalReason {
+  if (code === 'bad_credentials' && typeof detailReason === 'string' && KNOWN_REASONS.has(detailReason)) return detailReason as RefusalReason;
+  return typeof code === 'string' && KNOWN_REASONS.has(code) ? (code as RefusalReason) : 'internal';
 }
 
 /** Issuer label for requests whose identity is not (yet) known. */
