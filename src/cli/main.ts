@@ -9,6 +9,7 @@ import { serveCommand } from './serve.js';
 import { configCommand } from './config.js';
 import { devCommand } from './dev.js';
 import { sessionsCommand } from './sessions.js';
+import { healthCommand } from './health.js';
 import { USAGE_EXIT_CODE, UsageError, exitStatusOf, throwInsteadOfExit } from './usage.js';
 
 const program = new Command('portcullis')
@@ -26,6 +27,7 @@ program.addCommand(configCommand());
 program.addCommand(devCommand());
 program.addCommand(policyCommand());
 program.addCommand(sessionsCommand());
+program.addCommand(healthCommand());
 throwInsteadOfExit(program);
 
 /** Expected failures are one line for a person, exit status 1 (2 for usage errors); no stack traces. */

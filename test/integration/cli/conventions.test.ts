@@ -17,6 +17,7 @@ import { keysCommand } from '../../../src/cli/keys.js';
 import { policyCommand } from '../../../src/cli/policy.js';
 import { serveCommand } from '../../../src/cli/serve.js';
 import { sessionsCommand } from '../../../src/cli/sessions.js';
+import { healthCommand } from '../../../src/cli/health.js';
 
 let cwd: string;
 let redis: RedisServer;
@@ -135,13 +136,31 @@ describe('-c', () => {
   }
 
   it('is accepted by every command that reads a configuration file', () => {
-    const roots = [serveCommand(), keysCommand({ loadKeyRing: () => Promise.reject(new Error('unused')) }), configCommand(), devCommand(), policyCommand(), sessionsCommand()];
+    const roots = [serveCommand(), keysCommand({ loadKeyRing: () => Promise.reject(new Error('unused')) }), configCommand(), devCommand(), policyCommand(), sessionsCommand(), healthCommand()];
     const readers = roots.flatMap((r) => walk(r)).filter(({ command }) => command.options.some((o) => o.long === '--config'));
     expect(readers.map((r) => r.name).sort()).toEqual(
-      ['config check', 'dev token', 'keys export', 'keys show', 'serve', 'sessions list', 'sessions revoke'].sort(),
+      ['config check', 'dev token', 'health', 'keys export', 'keys show', 'serve', 'sessions list', 'sessions revoke'].sort(),
     );
     for (const { name, command } of readers) {
       expect(command.options.find((o) => o.long === '--config')?.short, name).toBe('-c');
     }
+  });
+});
+
+describe('health', () => {
+  it('probes /healthz on the configured port: 0 while the broker serves, 1 once it is gone', async () => {
+    const { startBroker } = await import('../../helpers/broker.js');
+    const broker = await startBroker({ policy: { version: 1, rules: [] } });
+    try {
+      const up = await cli(['health', '-c', broker.configPath]);
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stdout).toContain(`healthy: http://127.0.0.1:${broker.port}/healthz`);
+    } finally {
+      await broker.stop();
+    }
+    // stop() deleted the broker's directory: probe the same port through --port.
+    const down = await cli(['health', '--port', String(broker.port)]);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/unhealthy: http:\/\/127\.0\.0\.1:\d+\/healthz/);
   });
 });

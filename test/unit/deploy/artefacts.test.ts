@@ -119,13 +119,25 @@ describe('Dockerfile', () => {
   const dockerfile = text(join(DEPLOY, 'Dockerfile'));
   const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
 
-  it('runs the CLI as uid 10001 with the documented entrypoint, command and port', () => {
+  it('runs the CLI as uid 10001 with the documented entrypoint, command, configuration path and port', () => {
     expect(runtime).toMatch(/^USER 10001:10001$/m);
     expect(runtime).toContain('ENTRYPOINT ["node", "/app/dist/cli/main.js"]');
-    expect(runtime).toContain('CMD ["serve", "--config", "/etc/portcullis/portcullis.yaml"]');
+    expect(runtime).toContain('CMD ["serve"]');
+    expect(runtime).toMatch(/PORTCULLIS_CONFIG=\/etc\/portcullis\/portcullis\.yaml/);
     expect(runtime).toMatch(/^EXPOSE 5001$/m);
     expect(runtime).toMatch(/^VOLUME \["\/var\/lib\/portcullis"\]$/m);
-    expect(runtime).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
+    // The health check follows server.port of that configuration (`portcullis health`).
+    expect(runtime).toMatch(/^HEALTHCHECK .*\\\n\s+CMD \["node", "\/app\/dist\/cli\/main\.js", "health"\]$/m);
+  });
+
+  it('builds on a supported Node LTS pinned by digest, and removes npm from the runtime stage', () => {
+    const base = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1] ?? '';
+    expect(base).toMatch(/^node:(22|24)-bookworm-slim@sha256:[0-9a-f]{64}$/);
+    expect(dockerfile.match(/^FROM \$\{NODE_IMAGE\}/gm)).toHaveLength(2);
+    for (const path of ['/usr/local/lib/node_modules/npm', '/usr/local/bin/npm', '/usr/local/bin/npx', '/usr/local/bin/corepack']) {
+      expect(runtime, path).toContain(path);
+    }
+    expect(runtime).toMatch(/^RUN rm -rf \/usr\/local\/lib\/node_modules\/npm/m);
   });
 
   it('copies from the build context only paths that exist and that .dockerignore lets through', () => {
