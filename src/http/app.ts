@@ -48,14 +48,16 @@ export function createApp(deps: AppDeps): Koa {
   const router = new Router();
   const metrics = deps.metrics;
   const audit = (record: AuditRecord, status: number, started: bigint, err?: unknown): void => {
-    deps.logger.info({ audit: record }, record.outcome === 'issued' ? 'token issued' : 'token refused');
+    // `refusal` is the bounded reason code: the same value as the metrics' reason label.
+    const refusal = record.outcome === 'refused' ? reasonOf(err) : undefined;
+    deps.logger.info(refusal ? { audit: record, refusal } : { audit: record }, record.outcome === 'issued' ? 'token issued' : 'token refused');
     if (metrics) {
       metrics.recordTokenRequest({
         outcome: record.outcome,
         grant: record.grant ?? 'unknown',
         status,
         issuer: record.issuerId ?? NO_ISSUER,
-        ...(record.outcome === 'refused' ? { reason: reasonOf(err) } : {}),
+        ...(refusal ? { reason: refusal } : {}),
         deniedScopes: record.denied?.length ?? 0,
         seconds: Number(process.hrtime.bigint() - started) / 1e9,
       });

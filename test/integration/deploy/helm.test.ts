@@ -73,7 +73,8 @@ describe('Helm chart rendered by helm', () => {
     expect(result.stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 
-  it.each(Object.entries(VALUES))('the configuration rendered from %s values passes `portcullis config check`', async (name, file) => {
+  /** Lays out the files the pod would see and runs the real CLI's `config check` on the rendered configuration. */
+  async function configCheck(name: string, file: string): Promise<void> {
     const manifests = await renderChart([file]);
     const root = path.join(work, name);
     const config = relocate(brokerConfig(manifests), root) as Rec;
@@ -102,6 +103,22 @@ describe('Helm chart rendered by helm', () => {
     const result = await runCli(['config', 'check', '-c', configPath], { env: { ...process.env, ...env } });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('configuration OK');
+  }
+
+  it.each(Object.entries(VALUES))('the configuration rendered from %s values passes `portcullis config check`', async (name, file) => {
+    await configCheck(name, file);
+  });
+
+  it('the values of docs/deployment.md render and pass `portcullis config check`', async () => {
+    const doc = await readFile(path.join(CHART_DIR, '../../../docs/deployment.md'), 'utf8');
+    const values = /`values-prod\.yaml`[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(values).toBeDefined();
+    const file = path.join(work, 'docs-values.yaml');
+    // The reader fills in the placeholders; so does the test.
+    await writeFile(file, (values as string).replaceAll('<org>', 'example-org').replace(/sha256:<[^>]+>/, `sha256:${'0'.repeat(64)}`));
+    const lint = await helm(['lint', '--strict', '.', '-f', file]);
+    expect(lint.code, lint.stdout + lint.stderr).toBe(0);
+    await configCheck('docs', file);
   });
 
   it('every key of values.config reaches the configuration file, with the chart-owned keys filled in', async () => {

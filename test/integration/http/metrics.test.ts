@@ -74,6 +74,9 @@ describe('/metrics of one broker', () => {
     const reasons = [...text.matchAll(/^portcullis_token_refusals_total\{[^}]*reason="([^"]+)"/gm)].map((m) => m[1]);
     expect(reasons.length).toBeGreaterThan(0);
     for (const r of reasons) expect(REFUSAL_REASONS).toContain(r);
+    // The audit log line carries the same code, for searching logs by reason.
+    const refusedLines = broker.logs.map((l) => JSON.parse(l) as { msg?: string; refusal?: string }).filter((l) => l.msg === 'token refused');
+    expect(refusedLines.map((l) => l.refusal)).toEqual(expect.arrayContaining(['malformed', 'wrong_audience', 'unknown_service']));
   });
 
   it('counts rate-limited requests', async () => {

@@ -63,12 +63,12 @@ describe('Compose stack', () => {
     expect(policy.version).toBeTruthy();
   });
 
-  it("registry auth.token issuer and service equal the broker's token.issuer and token.services[0] (P11)", () => {
+  it("registry auth.token issuer and service equal the broker's token.issuer and token.services[0], as exact strings", () => {
     expect(get(registry, 'auth.token.issuer')).toBe(config.token.issuer);
     expect(get(registry, 'auth.token.service')).toBe(config.token.services[0]);
   });
 
-  it("the realm is the broker's public token URL, published on the same host port (P24)", () => {
+  it("the realm is the broker's public token URL, published on the same host port (clients fetch tokens there)", () => {
     const realm = new URL(String(get(registry, 'auth.token.realm')));
     expect(realm.href).toBe(`${publicUrlOf(config)}/token`);
     const ports = get(services, 'portcullis.ports') as string[];
