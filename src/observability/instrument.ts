@@ -49,26 +49,29 @@ function timed<T extends object>(target: T, names: ReadonlySet<string>, prefix: 
     get(obj, prop, receiver) {
       const value: unknown = Reflect.get(obj, prop, receiver);
       if (typeof prop !== 'string' || typeof value !== 'function') return value;
-      if (extra && !names.has(prop)) return extra(prop, value.bind(obj));
-      if (!names.has(prop)) return value.bind(obj) as unknown;
       let wrapper = wrappers.get(prop);
-      if (wrapper === undefined) {
-        const operation = `${prefix}${prop}`;
-        const histogram: ReturnType<Histogram['labels']> = metrics.storeDuration.labels(operation);
-        const fn = value as (...args: unknown[]) => Promise<unknown>;
-        wrapper = async (...args: unknown[]) => {
-          const stop = histogram.startTimer();
-          try {
-            return await fn.apply(obj, args);
-          } catch (err) {
-            metrics.storeErrors.inc({ operation, code: errorCode(err) });
-            throw err;
-          } finally {
-            stop();
-          }
-        };
+      if (wrapper !== undefined) return wrapper;
+      if (!names.has(prop)) {
+        // Bound once, so hot calls such as isReady() allocate nothing.
+        wrapper = extra ? extra(prop, value.bind(obj)) : (value.bind(obj) as unknown);
         wrappers.set(prop, wrapper);
+        return wrapper;
       }
+      const operation = `${prefix}${prop}`;
+      const histogram: ReturnType<Histogram['labels']> = metrics.storeDuration.labels(operation);
+      const fn = value as (...args: unknown[]) => Promise<unknown>;
+      wrapper = async (...args: unknown[]) => {
+        const stop = histogram.startTimer();
+        try {
+          return await fn.apply(obj, args);
+        } catch (err) {
+          metrics.storeErrors.inc({ operation, code: errorCode(err) });
+          throw err;
+        } finally {
+          stop();
+        }
+      };
+      wrappers.set(prop, wrapper);
       return wrapper;
     },
   });
