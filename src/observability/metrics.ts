@@ -53,6 +53,29 @@ export function refusalReason(code: unknown, detailReason?: unknown): RefusalRea
   return typeof code === 'string' && KNOWN_REASONS.has(code) ? (code as RefusalReason) : 'internal';
 }
 
+/**
+ * Counts kept as plain numbers on the request path and handed to prom-client
+ * when /metrics is scraped. prom-client hashes and validates the label set on
+ * every inc(), even through a child from labels(); here a request costs one Map
+ * lookup by a short key. The label sets are bounded (outcomes, grants, statuses,
+ * reasons, configured issuer ids).
+ */
+class HotCounts {
+  readonly #slots = new Map<string, { labels: Record<string, string>; n: number }>();
+
+  add(key: string, labels: () => Record<string, string>, by = 1): void {
+    const slot = this.#slots.get(key);
+    if (slot !== undefined) slot.n += by;
+    else this.#slots.set(key, { labels: labels(), n: by });
+  }
+
+  /** Replaces the counter's values by these counts (called from the counter's collect()). */
+  flushInto(counter: Counter<string>): void {
+    counter.reset();
+    for (const { labels, n } of this.#slots.values()) counter.inc(labels, n);
+  }
+}
+
 /** Issuer label for requests whose identity is not (yet) known. */
 export const NO_ISSUER = 'none';
 
@@ -76,23 +99,32 @@ function packageVersion(): string {
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly tokenRequests = new Counter({
-    name: 'portcullis_token_requests_total',
-    help: 'Token requests by outcome (issued, refused), grant (get, password, refresh_token, token-exchange), HTTP status and issuer id.',
-    labelNames: ['outcome', 'grant', 'status', 'issuer'] as const,
-    registers: [this.registry],
-  });
-  readonly refusals = new Counter({
-    name: 'portcullis_token_refusals_total',
-    help: 'Refused token requests by reason (a fixed set: see docs/operations) and issuer id ("none" before the token was verified).',
-    labelNames: ['reason', 'issuer'] as const,
-    registers: [this.registry],
-  });
-  readonly rateLimited = new Counter({
-    name: 'portcullis_rate_limited_requests_total',
-    help: 'Token requests answered 429 because a rate limit was exhausted.',
-    registers: [this.registry],
-  });
+  readonly #requestCounts = new HotCounts();
+  readonly #refusalCounts = new HotCounts();
+  readonly #otherCounts = { rateLimited: 0, deniedScopes: 0 };
+  readonly tokenRequests: Counter<'outcome' | 'grant' | 'status' | 'issuer'> = this.#hotCounter(
+    {
+      name: 'portcullis_token_requests_total',
+      help: 'Token requests by outcome (issued, refused), grant (GET, password, refresh_token, token-exchange), HTTP status and issuer id.',
+      labelNames: ['outcome', 'grant', 'status', 'issuer'],
+    },
+    (c) => this.#requestCounts.flushInto(c),
+  );
+  readonly refusals: Counter<'reason' | 'issuer'> = this.#hotCounter(
+    {
+      name: 'portcullis_token_refusals_total',
+      help: 'Refused token requests by reason (a fixed set: see docs/troubleshooting.md) and issuer id ("none" before the token was verified).',
+      labelNames: ['reason', 'issuer'],
+    },
+    (c) => this.#refusalCounts.flushInto(c),
+  );
+  readonly rateLimited: Counter = this.#hotCounter(
+    { name: 'portcullis_rate_limited_requests_total', help: 'Token requests answered 429 because a rate limit was exhausted.', labelNames: [] },
+    (c) => {
+      c.reset();
+      c.inc(this.#otherCounts.rateLimited);
+    },
+  );
   readonly rateLimitsSkipped = new Counter({
     name: 'portcullis_rate_limits_skipped_total',
     help: 'Rate-limit checks skipped because the store was unavailable (sessions.rateLimits.onStoreFailure: open).',
@@ -105,11 +137,13 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
-  readonly deniedScopes = new Counter({
-    name: 'portcullis_denied_scopes_total',
-    help: 'Requested resources for which at least one action was not granted.',
-    registers: [this.registry],
-  });
+  readonly deniedScopes: Counter = this.#hotCounter(
+    { name: 'portcullis_denied_scopes_total', help: 'Requested resources for which at least one action was not granted.', labelNames: [] },
+    (c) => {
+      c.reset();
+      c.inc(this.#otherCounts.deniedScopes);
+    },
+  );
   readonly policyInfo = new Gauge({
     name: 'portcullis_policy_info',
     help: 'The loaded policy version (content hash) as a label; value 1.',
@@ -164,18 +198,23 @@ export class Metrics {
     if (isClusterWorker()) joinClusterMetrics(this.registry);
   }
 
-  readonly #requestChildren = new Map<string, { inc(): void }>();
-  readonly #refusalChildren = new Map<string, { inc(): void }>();
   readonly #durationChildren = {
     issued: this.tokenDuration.labels('issued'),
     refused: this.tokenDuration.labels('refused'),
   };
 
-  /**
-   * Counts one answered token request. Label children are bound on first use
-   * and reused (the label sets are bounded: outcomes, grants, statuses, reasons
-   * and configured issuer ids), so the hot path does no label hashing.
-   */
+  /** A counter whose values live in plain numbers until a scrape asks for them (see HotCounts). */
+  #hotCounter<L extends string>(config: { name: string; help: string; labelNames: readonly L[] }, flush: (c: Counter<L>) => void): Counter<L> {
+    return new Counter<L>({
+      ...config,
+      registers: [this.registry],
+      collect(this: Counter<L>) {
+        flush(this);
+      },
+    });
+  }
+
+  /** Counts one answered token request: a few Map lookups and additions, no label hashing. */
   recordTokenRequest(r: {
     outcome: 'issued' | 'refused';
     grant: string;
@@ -185,26 +224,19 @@ export class Metrics {
     deniedScopes?: number;
     seconds: number;
   }): void {
-    const key = `${r.outcome}\u0000${r.grant}\u0000${r.status}\u0000${r.issuer}`;
-    let child = this.#requestChildren.get(key);
-    if (child === undefined) {
-      child = this.tokenRequests.labels(r.outcome, r.grant, String(r.status), r.issuer);
-      this.#requestChildren.set(key, child);
-    }
-    child.inc();
+    this.#requestCounts.add(`${r.outcome} ${r.grant} ${r.status} ${r.issuer}`, () => ({
+      outcome: r.outcome,
+      grant: r.grant,
+      status: String(r.status),
+      issuer: r.issuer,
+    }));
     this.#durationChildren[r.outcome].observe(r.seconds);
     if (r.outcome === 'refused') {
       const reason = r.reason ?? 'internal';
-      const rkey = `${reason}\u0000${r.issuer}`;
-      let refusal = this.#refusalChildren.get(rkey);
-      if (refusal === undefined) {
-        refusal = this.refusals.labels(reason, r.issuer);
-        this.#refusalChildren.set(rkey, refusal);
-      }
-      refusal.inc();
-      if (r.status === 429) this.rateLimited.inc();
+      this.#refusalCounts.add(`${reason} ${r.issuer}`, () => ({ reason, issuer: r.issuer }));
+      if (r.status === 429) this.#otherCounts.rateLimited += 1;
     }
-    if (r.deniedScopes) this.deniedScopes.inc(r.deniedScopes);
+    if (r.deniedScopes) this.#otherCounts.deniedScopes += r.deniedScopes;
   }
 
   setPolicyVersion(version: string): void {
