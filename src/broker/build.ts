@@ -76,6 +76,10 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     ...(metrics ? { fetch: instrumentIssuerFetch(fetch, metrics) } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
+  // Static key sets are imported (by jose, asynchronously) before serving: an unusable one is a configuration error.
+  await verifier.ready().catch((error: unknown) => {
+    throw new ConfigError(`issuers: ${error instanceof Error ? error.message : String(error)}`);
+  });
 
   const issuerAliases: Record<string, string> = devIssuer ? { dev: devIssuer.issuer } : {};
   let holder: PolicyHolder | null = null;
