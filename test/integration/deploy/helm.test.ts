@@ -199,6 +199,8 @@ describe('Helm chart rendered by helm', () => {
     expect(await path(VALUES.default)).toBe('/healthz');
     expect(await path(VALUES.production)).toBe('/healthz');
     expect(await path(VALUES.failClosed)).toBe('/readyz');
+    const singleUse = await renderChart([VALUES.production], ['--set', 'config.sessions.idTokens.singleUse=true']);
+    expect(rec(rec(container(singleUse).readinessProbe).httpGet).path).toBe('/readyz');
     const forced = await renderChart([VALUES.default], ['--set', 'readiness.path=/readyz']);
     expect(rec(rec(container(forced).readinessProbe).httpGet).path).toBe('/readyz');
   });

@@ -79,7 +79,10 @@ The broker configuration: values.config as given, with the keys the chart owns
 {{- $store := $config.store | default dict }}
 {{- $limits := dig "sessions" "rateLimits" dict $config }}
 {{- $limitsOn := ne (toString (dig "enabled" true $limits)) "false" }}
-{{- if and (eq (toString $store.type) "redis") $limitsOn (eq (toString (dig "onStoreFailure" "open" $limits)) "closed") }}
+{{- $closed := and $limitsOn (eq (toString (dig "onStoreFailure" "open" $limits)) "closed") }}
+{{- /* Every ID token single use: each GET /token needs Redis too. */}}
+{{- $singleUse := eq (toString (dig "sessions" "idTokens" "singleUse" false $config)) "true" }}
+{{- if and (eq (toString $store.type) "redis") (or $closed $singleUse) }}
 {{- "/readyz" }}
 {{- else }}
 {{- "/healthz" }}
