@@ -1,4 +1,4 @@
-import { CommanderError, type Command } from 'commander';
+import type { Command, CommanderError } from 'commander';
 
 /** Exit status of a command used the wrong way (unknown option, missing argument, conflicting flags). */
 export const USAGE_EXIT_CODE = 2;
@@ -25,4 +25,3 @@ export function exitStatusOf(err: CommanderError): number {
   return err.exitCode;
 }
 
-export { CommanderError };
