@@ -8,6 +8,7 @@ import { mountAdminSessions, type AdminSessionsDeps } from './admin-sessions.js'
 import { mountAdminExplain, type AdminExplainDeps } from './admin-explain.js';
 import { NO_ISSUER, refusalReason, type Metrics, type RefusalReason } from '../observability/index.js';
 import { PortcullisError } from '../lib/index.js';
+import { mountLogin, type LoginRoutesDeps } from './login-routes.js';
 
 export interface DevIssuerRoutes {
   /** URL path prefix the development issuer lives under, e.g. "/dev". */
@@ -35,6 +36,8 @@ export interface AppDeps {
   adminExplain?: AdminExplainDeps;
   /** Prometheus metrics; /metrics is served when given. */
   metrics?: Metrics;
+  /** People's sign-in pages and login API, and /.well-known/portcullis. */
+  login?: Omit<LoginRoutesDeps, 'logger'>;
 }
 
 /** The bounded refusal reason of a failed token request, for metrics. */
@@ -107,6 +110,7 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = { status: report.ok ? 'ready' : 'not ready', checks: report.checks };
   });
 
+  if (deps.login) mountLogin(router, { ...deps.login, logger: deps.logger });
   if (deps.adminSessions) mountAdminSessions(router, deps.adminSessions);
   if (deps.adminExplain) mountAdminExplain(router, deps.adminExplain);
   if (metrics) {

@@ -95,6 +95,9 @@ describe('Helm chart rendered by helm', () => {
     if (caFile) await writeFile(caFile, certPem);
     const adminToken = (config.admin as { enabled?: boolean; token?: { file?: string } } | undefined)?.token?.file;
     if (adminToken) await writeFile(adminToken, 'a-long-random-admin-token-for-the-test\n');
+    for (const provider of (config.login as { providers?: { clientSecret?: { file?: string } }[] } | undefined)?.providers ?? []) {
+      if (provider.clientSecret?.file) await writeFile(provider.clientSecret.file, 'stand-in-client-secret\n', { mode: 0o600 });
+    }
     const configPath = path.join(root, 'portcullis.yaml');
     await writeFile(configPath, stringify(config));
 
