@@ -7,7 +7,11 @@ import { checkPrivateKeyFileMode } from './key-file-mode.js';
 export const GENERATED_KEY_FILE = 'signing-key.pem';
 
 /** Builds the key ring the configuration describes; with no keys configured, the key generated once in dataDir. */
-export async function loadKeyRing(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<{ ring: KeyRing; notes: string[] }> {
+export async function loadKeyRing(
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { dryRun?: boolean } = {},
+): Promise<{ ring: KeyRing; notes: string[] }> {
   const kidMode = config.keys.kidMode;
   const notes: string[] = [];
   const entries: KeyEntry[] = [];
@@ -31,9 +35,11 @@ export async function loadKeyRing(config: Config, env: NodeJS.ProcessEnv = proce
     }
   } else {
     const keyPath = path.join(config.dataDir, GENERATED_KEY_FILE);
-    const persisted = await loadOrCreateKeyFile(keyPath, config.keys.generatedAlg);
-    checkPrivateKeyFileMode(keyPath, 'generated signing key', config.keys.privateKeyFiles);
-    notes.push(`${persisted.created ? 'generated' : 'reusing'} signing key ${keyPath}`);
+    const dryRun = options.dryRun === true;
+    const persisted = await loadOrCreateKeyFile(keyPath, config.keys.generatedAlg, {}, { write: !dryRun });
+    if (!(dryRun && persisted.created)) checkPrivateKeyFileMode(keyPath, 'generated signing key', config.keys.privateKeyFiles);
+    const what = persisted.created ? (dryRun ? 'no signing key yet: serve generates one at' : 'generated signing key') : 'reusing signing key';
+    notes.push(`${what} ${keyPath}`, ...persisted.warnings);
     entries.push({
       id: 'generated',
       alg: config.keys.generatedAlg,
