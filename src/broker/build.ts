@@ -8,7 +8,7 @@ import { PolicyHolder, loadPolicyFile, type CompiledPolicy } from '../policy/ind
 import type { KeyRing } from '../keys/index.js';
 import { TokenService } from '../issuance/token-service.js';
 import { createApp } from '../http/app.js';
-import type { Logger } from '../observability/logger.js';
+import { logOutputStats, type Logger } from '../observability/logger.js';
 import { loadKeyRing } from './keys.js';
 // sessions: store + SessionService wiring (issue 4)
 import { readSecret } from '../config/index.js';
@@ -76,6 +76,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
 
   const issuerAliases: Record<string, string> = devIssuer ? { dev: devIssuer.issuer } : {};
   const metrics = config.metrics.enabled ? new Metrics() : undefined;
+  metrics?.trackLogDrops(() => logOutputStats(logger).droppedLines);
   let holder: PolicyHolder | null = null;
   let staticPolicy: CompiledPolicy | null = null;
   if (config.policy.file) {

@@ -37,8 +37,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private logDrops: () => number = () => 0;
+  readonly logLinesDropped = new Counter({
+    name: 'portcullis_log_lines_dropped_total',
+    help: 'Log lines dropped because the log output could not keep up (the writer never blocks requests).',
+    registers: [this.registry],
+    collect: () => {
+      this.logLinesDropped.reset();
+      this.logLinesDropped.inc(this.logDrops());
+    },
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'portcullis_' });
+  }
+
+  /** Where portcullis_log_lines_dropped_total reads its value (the logger's own count). */
+  trackLogDrops(source: () => number): void {
+    this.logDrops = source;
   }
 
   setPolicyVersion(version: string): void {
