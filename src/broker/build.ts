@@ -15,6 +15,7 @@ import { readSecret } from '../config/index.js';
 import type { SessionService } from '../sessions/index.js';
 import type { Store } from '../store/index.js';
 import { openStore } from './store.js';
+import { GracefulServer, sleepUntil, type ShutdownPlan } from './shutdown.js';
 import { buildSessions } from './sessions.js';
 import { Metrics } from '../observability/metrics.js';
 
@@ -44,6 +45,13 @@ export interface Broker {
   /** Human-readable lines describing what the broker does. */
   readonly summary: string[];
   listen(): Promise<Server>;
+  /**
+   * SIGTERM: readiness turns false at once, the listener closes after the plan's drain delay,
+   * every accepted request is answered and keep-alive connections close after their response,
+   * then the store closes. Resolves true when nothing had to be cut at the deadline.
+   */
+  shutdown(plan: ShutdownPlan): Promise<boolean>;
+  /** Immediate stop (tests, start-up failures): no drain delay. */
   close(): Promise<void>;
 }
 
@@ -134,7 +142,9 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     jwks: () => keyRing.jwks(),
     logger,
     trustProxy: config.server.trustProxy,
-    readiness: async () => {
+    readiness: async (): Promise<{ ok: boolean; checks: Record<string, string> }> => {
+      // Shutting down: not ready, whatever the store says, so load balancers stop sending.
+      if (graceful?.isDraining) return { ok: false, checks: { shutdown: 'draining: the process is stopping' } };
       const health = await store.health();
       return { ok: health.ok, checks: { store: health.ok ? `${health.kind} ok` : `${health.kind} ${health.state}: ${health.error ?? 'not ready'}` } };
     },
@@ -177,7 +187,24 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   }
 
   let server: Server | null = null;
+  let graceful: GracefulServer | null = null;
   let unwatch: (() => void) | null = null;
+  let stopped: Promise<boolean> | null = null;
+  const stop = (plan: ShutdownPlan): Promise<boolean> => {
+    stopped ??= (async () => {
+      unwatch?.();
+      holder?.close();
+      let clean = true;
+      if (graceful) {
+        graceful.drain();
+        await sleepUntil(plan.drainDelayMs, plan.deadline);
+        clean = await graceful.close(plan.deadline);
+      }
+      await store.close();
+      return clean;
+    })();
+    return stopped;
+  };
   return {
     config,
     app,
@@ -211,17 +238,12 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
       server.keepAliveTimeout = 65_000;
       server.headersTimeout = 66_000;
       server.requestTimeout = 30_000;
+      graceful = new GracefulServer(server);
       return server;
     },
+    shutdown: stop,
     async close() {
-      unwatch?.();
-      holder?.close();
-      if (server) {
-        const s = server;
-        await new Promise<void>((resolve) => s.close(() => resolve()));
-        s.closeAllConnections();
-      }
-      await store.close();
+      await stop({ drainDelayMs: 0, deadline: Date.now() });
     },
   };
 }
