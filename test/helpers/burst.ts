@@ -5,8 +5,9 @@
  * failure a graceful shutdown must never produce). Part of the requests use keep-alive
  * connections, the rest a new connection each.
  *
- * `followReadiness` makes it behave like a load balancer: it polls /readyz and stops sending once
- * the broker says it is not ready (or refuses connections), after `reactionMs`.
+ * `followReadiness` makes it behave like a load balancer: it polls /readyz and, `reactionMs` after
+ * the broker says it is not ready (or refuses connections), stops sending and takes back the
+ * requests still queued without a connection (counted as rerouted).
  */
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 
@@ -32,6 +33,11 @@ export interface BurstResult {
   answered: number;
   byStatus: Record<string, number>;
   refused: number;
+  /**
+   * Requests still queued in the client (no connection yet) when it stopped routing to this
+   * server after /readyz said not ready; a load balancer sends those to another replica.
+   */
+  rerouted: number;
   reset: number;
   /** Resets by how the request travelled: keep-alive (reused socket or not) or a connection of its own. */
   resetBy: Record<string, number>;
@@ -56,12 +62,14 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 export function startBurst(base: string, next: () => BurstRequest, o: BurstOptions): Burst {
   const { hostname, port } = new URL(base);
   const keepAlive = new Agent({ keepAlive: true, maxSockets: o.connections ?? 32 });
-  const result: BurstResult = { sent: 0, answered: 0, byStatus: {}, refused: 0, reset: 0, resetBy: {}, otherErrors: {}, connectionClose: 0, latencies: [] };
+  const result: BurstResult = { sent: 0, answered: 0, byStatus: {}, refused: 0, rerouted: 0, reset: 0, resetBy: {}, otherErrors: {}, connectionClose: 0, latencies: [] };
   const t0 = performance.now();
   let outstanding = 0;
   let sending = true;
   let fired = 0;
   let onIdle: (() => void) | undefined;
+  /** Requests not yet given a socket, and how to take them back. */
+  const queued = new Map<object, () => void>();
 
   const settle = (): void => {
     outstanding -= 1;
@@ -107,7 +115,17 @@ export function startBurst(base: string, next: () => BurstRequest, o: BurstOptio
         });
       },
     );
+    const token = {};
+    queued.set(token, () => {
+      if (done) return;
+      done = true;
+      result.rerouted += 1;
+      req.destroy();
+      settle();
+    });
+    req.once('socket', () => queued.delete(token));
     req.once('error', (err: NodeJS.ErrnoException) => {
+      queued.delete(token);
       if (done) return;
       done = true;
       const code = err.code ?? err.message;
@@ -149,7 +167,10 @@ export function startBurst(base: string, next: () => BurstRequest, o: BurstOptio
       if (result.notReadyAt !== undefined) return;
       result.notReadyAt = performance.now() - t0;
       clearInterval(poll);
-      setTimeout(() => (sending = false), reactionMs);
+      setTimeout(() => {
+        sending = false;
+        for (const takeBack of [...queued.values()]) takeBack();
+      }, reactionMs);
     };
   }
 
