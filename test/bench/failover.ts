@@ -14,7 +14,7 @@
  *   FAILOVER_BEFORE_SECONDS (5)     load before the switch
  *   FAILOVER_AFTER_SECONDS (20)     load after it
  *   FAILOVER_DOWN_AFTER_MS (1000)   Sentinel's down-after-milliseconds
- *   FAILOVER_MIN_REPLICAS (0)       master's min-replicas-to-write (with min-replicas-max-lag 10)
+ *   FAILOVER_MIN_REPLICAS (0)       master's min-replicas-to-write (with min-replicas-max-lag 1)
  */
 import { mkdtemp } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   let broker: ServerProcess | undefined;
   try {
     log(`portcullis failover — ${machine()}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-    master = await startRedis({ extraArgs: MIN_REPLICAS > 0 ? ['--min-replicas-to-write', String(MIN_REPLICAS), '--min-replicas-max-lag', '10'] : [] });
+    master = await startRedis({ extraArgs: MIN_REPLICAS > 0 ? ['--min-replicas-to-write', String(MIN_REPLICAS), '--min-replicas-max-lag', '1'] : [] });
     replica = await startRedis({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
     sentinel = await startRedisSentinel(master.port, 'portcullis', [`down-after-milliseconds ${DOWN_AFTER_MS}`, 'failover-timeout 10000', 'parallel-syncs 1']);
     const sentinelClient = new Redis({ host: '127.0.0.1', port: sentinel.port });
@@ -101,7 +101,8 @@ async function main(): Promise<void> {
     });
     const url = broker.url;
 
-    const total = Math.ceil(EXCHANGE_RATE * (BEFORE + AFTER)) + REFRESH_LOOPS + 10;
+    // Spare tokens for the refresh loops, which open a new session after every 503.
+    const total = Math.ceil(EXCHANGE_RATE * (BEFORE + AFTER) * 1.2) + REFRESH_LOOPS * 20 + 100;
     const tokens = await mintPool(issuer, total);
     let cursor = 0;
     const nextToken = (): BenchRequest => tokens[cursor++ % tokens.length] as BenchRequest;
@@ -193,8 +194,24 @@ async function main(): Promise<void> {
       const last = Math.max(...failures.map((o) => o.at));
       log(`failed answers (503, 5xx, transport): ${failures.length}, from ${rel(first)} to ${rel(last)} after the switch: window ${((last - first) / 1000).toFixed(2)} s (${JSON.stringify(by(failures))})`);
     }
-    log(`acknowledged sessions: ${acked.length}; lost (401 on the new master): ${lost}${lost ? ` — acknowledged ${lostAt.map((d) => `${(d / 1000).toFixed(2)} s`).join(', ')} relative to the switch` : ''}; not verifiable: ${unknown}`);
+    const span = lostAt.length ? `, acknowledged from ${(Math.min(...lostAt) / 1000).toFixed(2)} s to ${(Math.max(...lostAt) / 1000).toFixed(2)} s relative to the switch` : '';
+    log(`acknowledged sessions: ${acked.length}; lost (401 on the new master): ${lost}${span}; not verifiable: ${unknown}`);
     log(`refreshes answered 401 during the run (session gone): ${refreshLost.length}`);
+    // Where the data ended up: each node's role and key count (the killed master is gone).
+    for (const [name, node] of [['first master', master], ['first replica', replica]] as const) {
+      const c = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      try {
+        await c.connect();
+        const role = ((await c.call('ROLE')) as unknown[])[0];
+        const ro = ((await c.call('CONFIG', 'GET', 'replica-read-only')) as string[])[1];
+        const link = /master_link_status:(\w+)/.exec(await c.info('replication'))?.[1] ?? '-';
+        log(`${name} 127.0.0.1:${node.port}: role ${String(role)}, ${await c.dbsize()} keys, replica-read-only ${ro}, master link ${link}`);
+      } catch {
+        log(`${name} 127.0.0.1:${node.port}: not reachable`);
+      } finally {
+        c.disconnect();
+      }
+    }
     sentinelClient.disconnect();
   } finally {
     await broker?.stop();
