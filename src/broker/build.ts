@@ -196,7 +196,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
       if (graceful) {
         graceful.drain();
         await sleepUntil(plan.drainDelayMs, plan.deadline);
-        clean = await graceful.close(plan.deadline);
+        clean = await graceful.close(plan.deadline, plan.quietMs);
       }
       await store.close();
       return clean;
@@ -241,7 +241,8 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     },
     shutdown: stop,
     async close() {
-      await stop({ drainDelayMs: 0, deadline: Date.now() });
+      // Like the old close(): stop accepting, let requests in flight finish (bounded), no drain delay.
+      await stop({ drainDelayMs: 0, quietMs: 0, deadline: Date.now() + 5_000 });
     },
   };
 }

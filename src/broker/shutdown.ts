@@ -8,6 +8,8 @@ export interface ShutdownPlan {
   readonly drainDelayMs: number;
   /** Time by which the server must be closed, ms since the epoch; connections still open then are cut. */
   readonly deadline: number;
+  /** Lull without new connections to wait for before closing the listener (default 250 ms; 0: close at once). */
+  readonly quietMs?: number;
 }
 
 /**
@@ -63,10 +65,10 @@ export class GracefulServer {
   }
 
   /** Resolves true when every connection ended by itself, false when the deadline cut some. */
-  async close(deadline: number): Promise<boolean> {
+  async close(deadline: number, quietMs = QUIET_MS): Promise<boolean> {
     this.drain();
     // Half the time left may go to waiting for quiet; the rest is for answering.
-    await this.quiet(QUIET_MS, Date.now() + (deadline - Date.now()) / 2);
+    if (quietMs > 0) await this.quiet(quietMs, Date.now() + (deadline - Date.now()) / 2);
     return new Promise((resolve) => {
       let done = false;
       const finish = (graceful: boolean): void => {
