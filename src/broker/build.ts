@@ -109,7 +109,8 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   // Secrets first: a failure here must not leave a Redis connection behind.
   const adminToken = config.admin.enabled && config.admin.token ? readSecret(config.admin.token, 'admin.token', options.env).trim() : undefined;
   const store = await openStore(config, options.env, (state, error) =>
-    state === 'ready' ? logger.info({ store: state }, 'store ready') : logger.warn({ store: state, err: error?.message }, 'store not ready'),
+    // Connecting at start-up and closed at shutdown are routine; only losing the store is a warning.
+    state === 'unavailable' ? logger.warn({ store: state, err: error?.message }, 'store not ready') : logger.info({ store: state }, `store ${state}`),
   );
   let lastFailOpenLog = 0;
   const sessions = buildSessions(config, store, {
