@@ -17,6 +17,8 @@ import { openStore } from './store.js';
 import { GracefulServer, sleepUntil, type ShutdownPlan } from './shutdown.js';
 import { buildSessions } from './sessions.js';
 import { Metrics } from '../observability/index.js';
+import { LoginService, LoginViews } from '../login/index.js';
+import { loginSettings, loginIssuers } from './login.js';
 
 /** The example policy shipped with the package (same relative place from src/ and dist/). */
 export const DEV_ISSUER_PATH = '/dev';
@@ -72,6 +74,8 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
 
   let devIssuer: DevIssuer | null = null;
   const issuers: IssuerConfig[] = config.issuers.map((i) => ({ ...i }) as IssuerConfig);
+  // People's providers are trusted issuers too (audience = the broker's client id at the provider).
+  issuers.push(...loginIssuers(config));
   if (config.devIssuer.enabled) {
     devIssuer = await DevIssuer.open(config.dataDir, `${publicUrl}${DEV_ISSUER_PATH}`);
     issuers.push(devIssuerConfig(devIssuer, { audiences: [config.devIssuer.audience] }));
@@ -80,8 +84,16 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     logger: { warn: (obj, msg) => logger.warn(obj, msg) },
     ...(options.now ? { now: options.now } : {}),
   });
+  // Static key sets are imported (by jose, asynchronously) before serving: an unusable one is a configuration error.
+  await verifier.ready().catch((error: unknown) => {
+    throw new ConfigError(`issuers: ${error instanceof Error ? error.message : String(error)}`);
+  });
 
-  const issuerAliases: Record<string, string> = devIssuer ? { dev: devIssuer.issuer } : {};
+  // `issuer: $corp` in the policy names the people's provider with id corp.
+  const issuerAliases: Record<string, string> = {
+    ...Object.fromEntries(config.login.providers.map((p) => [p.id, p.issuer])),
+    ...(devIssuer ? { dev: devIssuer.issuer } : {}),
+  };
   const metrics = config.metrics.enabled ? new Metrics() : undefined;
   metrics?.trackLogDrops(() => logOutputStats(logger).droppedLines);
   let holder: PolicyHolder | null = null;
@@ -124,6 +136,11 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   });
   const trustedIssuerIds = new Set(issuers.map((i) => i.id));
 
+  // People sign in with the company's provider (docs/login.md).
+  const settings = loginSettings(config, publicUrl, options.env);
+  const login = new LoginService({ settings, sessions, verifier, policy, ...(options.now ? { now: options.now } : {}) });
+  const peopleSignIn = settings.providers.length > 0;
+
   const tokens = new TokenService({
     issuer: config.token.issuer,
     services: config.token.services,
@@ -134,6 +151,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     ...(options.now ? { now: options.now } : {}),
     sessions,
     issuerTrusted: (id) => trustedIssuerIds.has(id),
+    ...(peopleSignIn ? { redeemLoginCode: (code: string, service: string) => login.redeemRegistryCode(code, service) } : {}),
   });
 
   const app = createApp({
@@ -154,6 +172,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
         }
       : {}),
     ...(metrics ? { metrics } : {}),
+    login: { login, views: new LoginViews(settings), secureCookies: settings.secureCookies },
     ...(devIssuer
       ? {
           devIssuer: {
@@ -174,7 +193,11 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     `refresh tokens: ${sessions.refreshEnabled ? `on (${config.sessions.refreshTokens.rotate ? 'rotating' : 'echoed'})` : 'off'}; rate limits: ${config.sessions.rateLimits.enabled ? `on, fail ${config.sessions.rateLimits.onStoreFailure}` : 'off'}`,
     `policy: ${config.policy.file ?? `${EXAMPLE_POLICY} (example)`} version ${policy().version}`,
     ...config.issuers.map((i) => `trusted issuer ${i.id}: ${i.issuer} (audiences ${i.audiences.join(', ')})`),
+    ...settings.providers.map((p) => `people sign in with ${p.id}: ${p.issuer} (client ${p.clientId}${p.clientSecret === undefined ? ', public' : ''}); redirect URI ${publicUrl}/login/callback`),
   );
+  if (peopleSignIn && !sessions.refreshEnabled) {
+    summary.push('WARNING: people can sign in but refresh tokens are off: `portcullis login` and docker logins with a one-time code will not last (sessions.refreshTokens.enabled)');
+  }
   if (sessions.refreshEnabled && store.kind === 'memory') {
     summary.push('WARNING: refresh tokens live in process memory: a restart logs every docker user out (use a redis store)');
   }
@@ -242,8 +265,9 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     },
     shutdown: stop,
     async close() {
-      // Like the old close(): stop accepting, let requests in flight finish (bounded), no drain delay.
-      await stop({ drainDelayMs: 0, quietMs: 0, deadline: Date.now() + 5_000 });
+      // Stop accepting, let requests in flight finish for up to 2 s, no drain delay. Idle kept-open
+      // sockets (browsers keep them a minute) are closed at once, busy ones cut at the deadline.
+      await stop({ drainDelayMs: 0, quietMs: 0, deadline: Date.now() + 2_000 });
     },
   };
 }
