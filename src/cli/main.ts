@@ -9,6 +9,8 @@ import { serveCommand } from './serve.js';
 import { configCommand } from './config.js';
 import { devCommand } from './dev.js';
 import { sessionsCommand } from './sessions.js';
+import { healthCommand } from './health.js';
+import { USAGE_EXIT_CODE, UsageError, exitStatusOf, throwInsteadOfExit } from './usage.js';
 
 const program = new Command('portcullis')
   .description('OIDC-federated token server for container registries')
@@ -25,8 +27,10 @@ program.addCommand(configCommand());
 program.addCommand(devCommand());
 program.addCommand(policyCommand());
 program.addCommand(sessionsCommand());
+program.addCommand(healthCommand());
+throwInsteadOfExit(program);
 
-/** Expected failures are one line for a person, exit status 1; no stack traces. */
+/** Expected failures are one line for a person, exit status 1 (2 for usage errors); no stack traces. */
 function expected(err: unknown): string | null {
   return err instanceof PortcullisError ? err.message : null;
 }
@@ -34,7 +38,11 @@ function expected(err: unknown): string | null {
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (err instanceof CommanderError) process.exit(exitStatusOf(err));
+  if (err instanceof UsageError) {
+    process.stderr.write(`portcullis: ${err.message}\n`);
+    process.exit(USAGE_EXIT_CODE);
+  }
   const message = expected(err);
   if (message === null) throw err;
   process.stderr.write(`portcullis: ${message}\n`);
