@@ -8,6 +8,7 @@ import { serveCommand } from './serve.js';
 import { configCommand } from './config.js';
 import { devCommand } from './dev.js';
 import { sessionsCommand } from './sessions.js';
+import { loginCommand, logoutCommand } from './login.js';
 
 const program = new Command('portcullis')
   .description('OIDC-federated token server for container registries')
@@ -24,11 +25,13 @@ program.addCommand(configCommand());
 program.addCommand(devCommand());
 program.addCommand(policyCommand());
 program.addCommand(sessionsCommand());
+program.addCommand(loginCommand());
+program.addCommand(logoutCommand());
 
 /** Expected failures are one line for a person, exit status 1; no stack traces. */
 function expected(err: unknown): string | null {
   if (err instanceof ConfigError) return err.message;
-  if (err instanceof Error && ['KeyError', 'PolicyError', 'IssuerConfigError', 'StoreError'].includes(err.name)) return err.message;
+  if (err instanceof Error && ['KeyError', 'PolicyError', 'IssuerConfigError', 'StoreError', 'ClientError'].includes(err.name)) return err.message;
   return null;
 }
 
