@@ -84,7 +84,8 @@ export class LoginStandin {
       headers: { authorization: basic('oidc', idToken) },
     });
     if (res.status !== 200) throw new Error(`broker refused the stand-in's login: ${res.status} ${await res.text()}`);
-    const body = (await res.json()) as { refresh_token: string };
+    const body = (await res.json()) as { refresh_token?: string };
+    if (!body.refresh_token) throw new Error('the broker returned no refresh token: are refresh sessions enabled?');
     return {
       refresh_token: body.refresh_token,
       token_type: 'refresh',
