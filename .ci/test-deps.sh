@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the external tools the integration/e2e tests drive are installed:
-# a real registry (distribution 2.8.2), skopeo, Redis, headless Chromium and
-# openssl. Silent and near-instant when everything is present. Runs as npm's
+# a real registry (distribution 2.8.2), skopeo, podman, buildah, Redis, headless
+# Chromium and openssl. Silent and near-instant when everything is present. Runs as npm's
 # `pretest` hook and from .ci/run.
 set -euo pipefail
 
@@ -15,9 +15,11 @@ declare -A PACKAGE_OF=(
   [redis-cli]=redis-tools
   [chromium]=chromium
   [openssl]=openssl
+  [podman]=podman
+  [buildah]=buildah
 )
 # Checked in this order; keeps output stable.
-BINARIES=(docker-registry skopeo redis-server redis-cli chromium openssl)
+BINARIES=(docker-registry skopeo redis-server redis-cli chromium openssl podman buildah)
 
 missing_binaries=()
 missing_packages=()

@@ -10,6 +10,8 @@ const PACKAGE_OF: Record<string, string> = {
   'redis-server': 'redis-server',
   'redis-cli': 'redis-tools',
   chromium: 'chromium',
+  podman: 'podman',
+  buildah: 'buildah',
 };
 
 /**
