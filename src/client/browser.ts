@@ -11,17 +11,17 @@ export function canOpenBrowser(env: Env, platform: NodeJS.Platform = process.pla
   return Boolean(env.DISPLAY || env.WAYLAND_DISPLAY);
 }
 
-function command(url: string, env: Env, platform: NodeJS.Platform): [string, string[]] {
+export function openerCommand(url: string, env: Env, platform: NodeJS.Platform): [string, string[]] {
   if (env.BROWSER) return [env.BROWSER, [url]];
   if (platform === 'darwin') return ['open', [url]];
-  // `start` is a cmd built-in; the empty string is its window title.
-  if (platform === 'win32') return ['cmd', ['/c', 'start', '""', url.replace(/&/g, '^&')]];
+  // Not `cmd /c start`: cmd would split the URL at every `&`.
+  if (platform === 'win32') return ['rundll32', ['url.dll,FileProtocolHandler', url]];
   return ['xdg-open', [url]];
 }
 
 /** Starts the system browser at `url`, detached; resolves false when no opener could be started. */
 export function openBrowser(url: string, env: Env, platform: NodeJS.Platform = process.platform): Promise<boolean> {
-  const [cmd, args] = command(url, env, platform);
+  const [cmd, args] = openerCommand(url, env, platform);
   return new Promise((resolve) => {
     try {
       const child = spawn(cmd, args, { stdio: 'ignore', detached: true, env: { ...process.env, ...env } });
