@@ -7,16 +7,15 @@ import { DevIssuer, devIssuerConfig, EXAMPLE_POLICY } from '../dev/index.js';
 import { PolicyHolder, loadPolicyFile, type CompiledPolicy } from '../policy/index.js';
 import type { KeyRing } from '../keys/index.js';
 import { TokenService } from '../issuance/token-service.js';
-import { createApp } from '../http/app.js';
-import type { Logger } from '../observability/logger.js';
+import { createApp } from '../http/index.js';
+import type { Logger } from '../observability/index.js';
 import { loadKeyRing } from './keys.js';
-// sessions: store + SessionService wiring (issue 4)
 import { readSecret } from '../config/index.js';
 import type { SessionService } from '../sessions/index.js';
 import type { Store } from '../store/index.js';
 import { openStore } from './store.js';
 import { buildSessions } from './sessions.js';
-import { Metrics } from '../observability/metrics.js';
+import { Metrics } from '../observability/index.js';
 
 /** The example policy shipped with the package (same relative place from src/ and dist/). */
 export const DEV_ISSUER_PATH = '/dev';
@@ -97,7 +96,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   const policy = (): CompiledPolicy => (holder ? holder.current : (staticPolicy as CompiledPolicy));
   metrics?.setPolicyVersion(policy().version);
 
-  // ---- sessions (issue 4): the store and everything stateful on it ----
+  // Sessions: the store and everything stateful on it.
   // Secrets first: a failure here must not leave a Redis connection behind.
   const adminToken = config.admin.enabled && config.admin.token ? readSecret(config.admin.token, 'admin.token', options.env).trim() : undefined;
   const store = await openStore(config, options.env, (state, error) =>
@@ -114,7 +113,6 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     },
   });
   const trustedIssuerIds = new Set(issuers.map((i) => i.id));
-  // ---- end sessions ----
 
   const tokens = new TokenService({
     issuer: config.token.issuer,

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { configJsonSchema, loadConfig } from '../config/index.js';
-import { buildBroker } from '../broker/build.js';
-import { createLogger } from '../observability/logger.js';
+import { buildBroker } from '../broker/index.js';
+import { createLogger } from '../observability/index.js';
 
 /** `portcullis config check`: everything `serve` does before it listens. */
 export function configCommand(): Command {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { DevIssuer } from '../dev/index.js';
-import { DEV_ISSUER_PATH, publicUrlOf } from '../broker/build.js';
+import { DEV_ISSUER_PATH, publicUrlOf } from '../broker/index.js';
 import { port, seconds } from './options.js';
 
 async function readClaims(value: string): Promise<Record<string, unknown>> {

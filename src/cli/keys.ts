@@ -86,12 +86,12 @@ function addKeySourceOptions(command: Command): Command {
 async function keyRingFrom(options: KeySourceOptions, deps: KeysCommandDeps, command: Command): Promise<KeyRing> {
   if (options.key.length === 0) {
     if (options.cert.length > 0 || options.kidMode !== undefined) {
-      throw new KeyError('INVALID_KEYRING', '--cert and --kid-mode only apply together with --key');
+      throw new KeyError('invalid_keyring', '--cert and --kid-mode only apply together with --key');
     }
     return deps.loadKeyRing(options.config);
   }
-  if (options.config !== undefined) throw new KeyError('INVALID_KEYRING', 'use either --config or --key, not both');
-  if (options.cert.length > options.key.length) throw new KeyError('INVALID_KEYRING', 'more --cert than --key options');
+  if (options.config !== undefined) throw new KeyError('invalid_keyring', 'use either --config or --key, not both');
+  if (options.cert.length > options.key.length) throw new KeyError('invalid_keyring', 'more --cert than --key options');
   const entries: KeyEntry[] = [];
   for (const [index, keyPath] of options.key.entries()) {
     const privateKey = await loadPrivateKey(keyPath);
@@ -136,10 +136,10 @@ function generateCommand(parent: Command): void {
     .option('--subject <cn>', 'certificate subject common name', DEFAULT_CERT_SUBJECT)
     .action(
       action<GenerateOptions>(async (options, command) => {
-        if (options.certOut === options.out) throw new KeyError('FILE_EXISTS', '--out and --cert-out must be different files');
+        if (options.certOut === options.out) throw new KeyError('file_exists', '--out and --cert-out must be different files');
         // Check both before writing either, so a refusal leaves nothing half-done.
         for (const path of [options.out, options.certOut]) {
-          if (path !== undefined && (await exists(path))) throw new KeyError('FILE_EXISTS', `${path} already exists; refusing to overwrite it`);
+          if (path !== undefined && (await exists(path))) throw new KeyError('file_exists', `${path} already exists; refusing to overwrite it`);
         }
         const privateKey = await generateSigningKey(options.alg);
         const certificate =

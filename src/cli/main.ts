@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { ConfigError, loadConfig } from '../config/index.js';
-import { loadKeyRing } from '../broker/keys.js';
+import { loadConfig } from '../config/index.js';
+import { PortcullisError } from '../lib/index.js';
+import { loadKeyRing } from '../broker/index.js';
 import { keysCommand } from './keys.js';
 import { policyCommand } from './policy.js';
 import { serveCommand } from './serve.js';
@@ -30,9 +31,7 @@ program.addCommand(logoutCommand());
 
 /** Expected failures are one line for a person, exit status 1; no stack traces. */
 function expected(err: unknown): string | null {
-  if (err instanceof ConfigError) return err.message;
-  if (err instanceof Error && ['KeyError', 'PolicyError', 'IssuerConfigError', 'StoreError', 'ClientError'].includes(err.name)) return err.message;
-  return null;
+  return err instanceof PortcullisError ? err.message : null;
 }
 
 try {

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { port } from './options.js';
 import { loadConfig } from '../config/index.js';
-import { buildBroker } from '../broker/build.js';
-import { createLogger, flushLogs } from '../observability/logger.js';
+import { buildBroker } from '../broker/index.js';
+import { createLogger, flushLogs } from '../observability/index.js';
 import { isClusterWorker, isFirstWorker, parseWorkerCount, runPrimary } from './workers.js';
 
 export function serveCommand(): Command {

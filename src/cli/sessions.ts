@@ -1,9 +1,7 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
-import { openStore } from '../broker/store.js';
-import { buildSessions } from '../broker/sessions.js';
-import type { SessionFilter, SessionSummary } from '../sessions/index.js';
-import { StoreError } from '../store/index.js';
+import { openSharedSessions } from '../broker/index.js';
+import type { SessionFilter, SessionService, SessionSummary } from '../sessions/index.js';
 
 interface FilterOptions {
   config?: string;
@@ -34,22 +32,14 @@ async function filterOf(opts: FilterOptions): Promise<SessionFilter> {
   return filter;
 }
 
-/** Runs `fn` against the configured store; the memory store belongs to the server process, so it is refused. */
-async function withSessions<T>(configPath: string | undefined, fn: (s: ReturnType<typeof buildSessions>) => Promise<T>): Promise<T> {
+/** Runs `fn` against the sessions in the configured shared store. */
+async function withSessions<T>(configPath: string | undefined, fn: (s: SessionService) => Promise<T>): Promise<T> {
   const { config } = await loadConfig(configPath);
-  if (config.store.type === 'memory') {
-    throw new StoreError('invalid_config', 'the memory store lives inside the server process: use a redis store, or the /admin/sessions endpoint');
-  }
-  const store = await openStore(config);
+  const shared = await openSharedSessions(config);
   try {
-    await store.waitUntilReady(5_000);
-    return await fn(buildSessions(config, store));
-  } catch (err) {
-    // One line for the operator (main prints StoreErrors without a stack trace).
-    if (err instanceof StoreError && err.name !== 'StoreError') throw new StoreError(err.code, `store: ${err.message}`);
-    throw err;
+    return await fn(shared.sessions);
   } finally {
-    await store.close();
+    await shared.close();
   }
 }
 
@@ -79,10 +69,11 @@ export function sessionsCommand(): Command {
     });
   filterFlags(cmd.command('revoke').description('end matching sessions at once, at every replica'))
     .option('--all', 'every session')
-    .action(async (opts: FilterOptions) => {
+    .action(async (opts: FilterOptions, command: Command) => {
       const filter = await filterOf(opts);
       if (Object.keys(filter).length === 0) {
-        throw new StoreError('invalid_argument', 'sessions revoke: give --id, --subject, --issuer, --rule, --token-stdin or --all');
+        // A usage error: exit status 2, like commander's own.
+        command.error('error: sessions revoke: give --id, --subject, --issuer, --rule, --token-stdin or --all', { exitCode: 2, code: 'portcullis.usage' });
       }
       const n = await withSessions(opts.config, (s) => s.revoke(filter));
       process.stdout.write(`revoked ${n} session${n === 1 ? '' : 's'}\n`);

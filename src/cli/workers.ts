@@ -1,10 +1,9 @@
 import cluster, { type Worker } from 'node:cluster';
 import { InvalidArgumentError } from 'commander';
 import type { Config } from '../config/index.js';
-import { loadKeyRing } from '../broker/keys.js';
 import { DevIssuer } from '../dev/index.js';
-import { publicUrlOf, DEV_ISSUER_PATH } from '../broker/build.js';
-import type { Logger } from '../observability/logger.js';
+import { DEV_ISSUER_PATH, loadKeyRing, publicUrlOf } from '../broker/index.js';
+import type { Logger } from '../observability/index.js';
 
 /** `--workers <n>`: a positive integer, at most 64. */
 export function parseWorkerCount(value: string): number {

@@ -1,3 +1,4 @@
+import { PortcullisError } from '../lib/index.js';
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -5,14 +6,14 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config, type SecretRef } from './schema.js';
 
-export class ConfigError extends Error {
+export class ConfigError extends PortcullisError<'invalid_config'> {
   override readonly name = 'ConfigError';
   constructor(
     message: string,
     /** One line per problem: "key.path: what is wrong". */
     readonly problems: readonly string[] = [],
   ) {
-    super(problems.length ? `${message}\n${problems.map((p) => `  - ${p}`).join('\n')}` : message);
+    super('invalid_config', problems.length ? `${message}\n${problems.map((p) => `  - ${p}`).join('\n')}` : message);
   }
 }
 

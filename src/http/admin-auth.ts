@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
-import { RegistryError } from '../registry/index.js';
+import { HttpError } from './errors.js';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
@@ -14,7 +14,7 @@ export function bearerGuard(token: string): (ctx: Context) => void {
     ctx.set('Cache-Control', 'no-store');
     const match = /^Bearer ([^\s]+)$/.exec(ctx.get('authorization'));
     if (match?.[1] === undefined || !timingSafeEqual(digest(match[1]), expected)) {
-      throw new RegistryError(401, 'UNAUTHORIZED', 'admin credential required');
+      throw new HttpError('unauthorized', 'admin credential required');
     }
   };
 }

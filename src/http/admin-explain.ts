@@ -1,7 +1,8 @@
 import type Router from '@koa/router';
 import { readJsonObject } from './json-body.js';
 import { z } from 'zod';
-import { badRequest, parseScopes } from '../registry/index.js';
+import { parseScopes } from '../registry/index.js';
+import { badRequest } from './errors.js';
 import { formatExplanation, identityFromClaims, type CompiledPolicy } from '../policy/index.js';
 import { bearerGuard } from './admin-auth.js';
 

@@ -1,8 +1,7 @@
 import type Router from '@koa/router';
 import { readJsonObject } from './json-body.js';
-import { RegistryError, badRequest } from '../registry/index.js';
 import type { SessionFilter, SessionService } from '../sessions/index.js';
-import { StoreError } from '../store/index.js';
+import { badRequest } from './errors.js';
 import { bearerGuard } from './admin-auth.js';
 
 export interface AdminSessionsDeps {
@@ -27,15 +26,6 @@ function filterOf(source: Record<string, unknown>): SessionFilter {
   return filter;
 }
 
-async function storeCall<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof StoreError) throw new RegistryError(503, 'UNAVAILABLE', 'session store unavailable; retry shortly', undefined, 2);
-    throw err;
-  }
-}
-
 /**
  * GET /admin/sessions?subject=…&issuer=…&rule=…&id=…  → { sessions: [...] }
  * POST /admin/sessions/revoke  JSON {subject|issuer|rule|id|token|all}  → { revoked: n }
@@ -51,12 +41,12 @@ export function mountAdminSessions(router: Router, deps: AdminSessionsDeps): voi
     for (const [k, v] of ctx.URL.searchParams) query[k] = v;
     if ('token' in query) throw badRequest('send a refresh token in a POST body, not in the URL');
     const filter = filterOf(Object.keys(query).length ? query : { all: true });
-    ctx.body = { sessions: await storeCall(() => deps.sessions.list(filter)) };
+    ctx.body = { sessions: await deps.sessions.list(filter) };
   });
 
   router.post('/admin/sessions/revoke', async (ctx) => {
     guard(ctx);
     const filter = filterOf(await readJsonObject(ctx, MAX_BODY));
-    ctx.body = { revoked: await storeCall(() => deps.sessions.revoke(filter)) };
+    ctx.body = { revoked: await deps.sessions.revoke(filter) };
   });
 }

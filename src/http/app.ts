@@ -1,9 +1,8 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { Logger } from '../observability/logger.js';
-import type { AuditRecord, TokenService } from '../issuance/token-service.js';
-import { RegistryError } from '../registry/index.js';
-import { errorMiddleware } from './errors.js';
+import type { AuditRecord, TokenRequest, TokenService } from '../issuance/index.js';
+import { HttpError, answerFor, errorMiddleware, respondWithError } from './errors.js';
 import { parseGetRequest, parsePostRequest } from './token-request.js';
 import { mountAdminSessions, type AdminSessionsDeps } from './admin-sessions.js';
 import { mountAdminExplain, type AdminExplainDeps } from './admin-explain.js';
@@ -51,26 +50,30 @@ export function createApp(deps: AppDeps): Koa {
     }
   };
 
-  const token = async (ctx: Koa.Context, parse: () => Promise<ReturnType<typeof parseGetRequest>> | ReturnType<typeof parseGetRequest>) => {
+  const token = async (ctx: Koa.Context, parse: () => Promise<TokenRequest> | TokenRequest) => {
     const started = process.hrtime.bigint();
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Pragma', 'no-cache');
+    let request: TokenRequest;
     try {
-      const result = await deps.tokens.issue(await parse());
-      audit(result.audit, 200, started);
-      ctx.set('X-Portcullis-Decision', result.audit.decision);
-      ctx.body = result.body;
+      request = await parse();
     } catch (err) {
-      const record = (err as { audit?: AuditRecord }).audit;
-      const status = err instanceof RegistryError ? err.status : 500;
-      if (record) {
-        audit(record, status, started);
-        ctx.set('X-Portcullis-Decision', record.decision);
-      } else if (err instanceof RegistryError) {
-        audit({ decision: '-', outcome: 'refused', reason: err.message, clientIp: ctx.ip }, status, started);
-      }
+      // Refused at the edge: audited without a decision id, answered by the error middleware.
+      const answer = answerFor(err);
+      if (answer !== undefined) audit({ decision: '-', outcome: 'refused', reason: (err as Error).message, clientIp: ctx.ip }, answer.status, started);
       throw err;
     }
+    const outcome = await deps.tokens.issue(request);
+    ctx.set('X-Portcullis-Decision', outcome.audit.decision);
+    if (outcome.ok) {
+      audit(outcome.audit, 200, started);
+      ctx.body = outcome.body;
+      return;
+    }
+    const answer = answerFor(outcome.error);
+    if (answer === undefined) throw outcome.error;
+    audit(outcome.audit, answer.status, started);
+    respondWithError(ctx, outcome.error, answer);
   };
 
   router.get('/token', (ctx) => token(ctx, () => parseGetRequest(ctx, ctx.ip)));
@@ -113,7 +116,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   app.use((ctx) => {
-    throw new RegistryError(404, 'INVALID_REQUEST', `no route for ${ctx.method} ${ctx.path}`);
+    throw new HttpError('not_found', `no route for ${ctx.method} ${ctx.path}`);
   });
   return app;
 }

@@ -1,10 +1,10 @@
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
-import { RegistryError, badRequest } from '../registry/index.js';
+import { HttpError, badRequest } from './errors.js';
 
 /** Reads a JSON object body of at most `maxBytes`; anything else is a 4xx naming what was wrong. */
 export async function readJsonObject(ctx: Context, maxBytes: number): Promise<Record<string, unknown>> {
-  if (!ctx.is('application/json')) throw new RegistryError(415, 'INVALID_REQUEST', `${ctx.method} ${ctx.path} takes an application/json body`);
+  if (!ctx.is('application/json')) throw new HttpError('unsupported_media_type', `${ctx.method} ${ctx.path} takes an application/json body`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(await getRawBody(ctx.req, { limit: maxBytes, encoding: 'utf8' }));

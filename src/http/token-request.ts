@@ -1,8 +1,18 @@
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import { z } from 'zod';
-import { RegistryError, badRequest, unauthorized } from '../registry/index.js';
-import type { Credential, GrantType, TokenRequest } from '../issuance/request.js';
+import {
+  REQUESTED_TOKEN_TYPES,
+  SUBJECT_TOKEN_TYPES,
+  TOKEN_EXCHANGE,
+  type Credential,
+  type GetTokenRequest,
+  type GrantType,
+  type RequestedTokenType,
+  type SubjectTokenType,
+  type TokenRequest,
+} from '../issuance/index.js';
+import { HttpError, badRequest } from './errors.js';
 
 export const MAX_FORM_BYTES = 64 * 1024;
 const MAX_FIELD = 16 * 1024;
@@ -26,7 +36,9 @@ const fieldsSchema = z.object({
   requested_token_type: field('requested_token_type'),
 });
 
-const GRANTS: readonly GrantType[] = ['password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange'];
+const GRANTS: readonly GrantType[] = ['password', 'refresh_token', TOKEN_EXCHANGE];
+
+const oneOf = <T extends string>(values: readonly T[], value: string): value is T => (values as readonly string[]).includes(value);
 
 function single(params: URLSearchParams, name: string): string | undefined {
   const all = params.getAll(name);
@@ -42,14 +54,18 @@ function validated(params: URLSearchParams): z.infer<typeof fieldsSchema> {
   return result.data;
 }
 
-/** Parses `Authorization: Basic …`. A present but unusable header is a 401, never anonymous (P18). */
+/**
+ * Parses `Authorization: Basic …`. A present but unusable header is a 401, never an
+ * anonymous token: a registry accepts an anonymous token for `GET /v2/`, so
+ * `docker login` would report success with credentials that do nothing.
+ */
 export function parseBasicAuth(header: string | undefined): Credential {
   if (header === undefined || header === '') return { kind: 'none' };
   const match = /^basic +([A-Za-z0-9+/=]*) *$/i.exec(header);
-  if (!match) throw unauthorized('unsupported Authorization header: use Basic with the ID token as the password');
+  if (!match) throw new HttpError('unauthorized', 'unsupported Authorization header: use Basic with the ID token as the password');
   const decoded = Buffer.from(match[1] ?? '', 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon < 0) throw unauthorized('malformed Basic credentials');
+  if (colon < 0) throw new HttpError('unauthorized', 'malformed Basic credentials');
   return { kind: 'password', username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
@@ -59,7 +75,7 @@ function scopesOf(params: URLSearchParams): string[] {
   return scopes;
 }
 
-export function parseGetRequest(ctx: Context, clientIp: string): TokenRequest {
+export function parseGetRequest(ctx: Context, clientIp: string): GetTokenRequest {
   const params = ctx.URL.searchParams;
   const f = validated(params);
   return {
@@ -76,17 +92,17 @@ export function parseGetRequest(ctx: Context, clientIp: string): TokenRequest {
 
 export async function parsePostRequest(ctx: Context, clientIp: string): Promise<TokenRequest> {
   if (!ctx.is('application/x-www-form-urlencoded')) {
-    throw new RegistryError(415, 'INVALID_REQUEST', 'POST /token takes an application/x-www-form-urlencoded body');
+    throw new HttpError('unsupported_media_type', 'POST /token takes an application/x-www-form-urlencoded body');
   }
   let text: string;
   try {
     text = await getRawBody(ctx.req, { limit: MAX_FORM_BYTES, encoding: 'utf8', length: ctx.get('content-length') || undefined });
   } catch (err) {
     const type = (err as { type?: string }).type;
-    if (type === 'entity.too.large') throw new RegistryError(413, 'PAYLOAD_TOO_LARGE', `form body larger than ${MAX_FORM_BYTES} bytes`);
+    if (type === 'entity.too.large') throw new HttpError('payload_too_large', `form body larger than ${MAX_FORM_BYTES} bytes`);
     throw badRequest('cannot read the request body');
   }
-  // URLSearchParams decodes "+" as a space, which docker's space-joined scope needs (P16).
+  // URLSearchParams decodes "+" as a space: docker joins several scopes with spaces in one field.
   const form = new URLSearchParams(text);
   // c/image copies realm query parameters into the body; accept them from either place.
   for (const [k, v] of ctx.URL.searchParams) if (!form.has(k)) form.append(k, v);
@@ -94,26 +110,37 @@ export async function parsePostRequest(ctx: Context, clientIp: string): Promise<
 
   const grantType = f.grant_type;
   if (grantType === undefined) throw badRequest('"grant_type" is required');
-  if (!(GRANTS as readonly string[]).includes(grantType)) {
-    throw new RegistryError(400, 'UNSUPPORTED', `unsupported grant_type ${JSON.stringify(grantType.slice(0, 100))}`);
-  }
-  const headerCredential = parseBasicAuth(ctx.get('authorization') || undefined);
-  const credential: Credential =
-    f.password !== undefined ? { kind: 'password', username: f.username ?? '', password: f.password } : headerCredential;
-
-  return {
-    method: 'POST',
+  if (!oneOf(GRANTS, grantType)) throw new HttpError('unsupported_grant', `unsupported grant_type ${JSON.stringify(grantType.slice(0, 100))}`);
+  const common = {
+    method: 'POST' as const,
     service: f.service,
     scopes: scopesOf(form),
     ...(f.account !== undefined ? { account: f.account } : {}),
     ...(f.client_id !== undefined ? { clientId: f.client_id } : {}),
-    offline: f.access_type === 'offline',
-    credential,
-    grantType: grantType as GrantType,
-    ...(f.refresh_token !== undefined ? { refreshToken: f.refresh_token } : {}),
-    ...(f.subject_token !== undefined ? { subjectToken: f.subject_token } : {}),
-    ...(f.subject_token_type !== undefined ? { subjectTokenType: f.subject_token_type } : {}),
-    ...(f.requested_token_type !== undefined ? { requestedTokenType: f.requested_token_type } : {}),
     clientIp,
   };
+
+  switch (grantType) {
+    case 'password': {
+      const credential: Credential =
+        f.password !== undefined ? { kind: 'password', username: f.username ?? '', password: f.password } : parseBasicAuth(ctx.get('authorization') || undefined);
+      if (credential.kind !== 'password') throw badRequest('grant_type=password needs "username" and "password"');
+      return { ...common, grantType, offline: f.access_type === 'offline', credential };
+    }
+    case 'refresh_token':
+      if (!f.refresh_token) throw badRequest('grant_type=refresh_token needs "refresh_token"');
+      return { ...common, grantType, refreshToken: f.refresh_token };
+    case TOKEN_EXCHANGE: {
+      if (!f.subject_token) throw badRequest('token exchange needs "subject_token"');
+      const subjectTokenType = f.subject_token_type ?? '';
+      if (!oneOf<SubjectTokenType>(SUBJECT_TOKEN_TYPES, subjectTokenType)) {
+        throw badRequest(`"subject_token_type" must be one of ${SUBJECT_TOKEN_TYPES.join(', ')}`);
+      }
+      const requested = f.requested_token_type;
+      if (requested !== undefined && !oneOf<RequestedTokenType>(REQUESTED_TOKEN_TYPES, requested)) {
+        throw badRequest(`"requested_token_type" must be one of ${REQUESTED_TOKEN_TYPES.join(', ')}`);
+      }
+      return { ...common, grantType, subjectToken: f.subject_token, subjectTokenType, ...(requested !== undefined ? { requestedTokenType: requested } : {}) };
+    }
+  }
 }

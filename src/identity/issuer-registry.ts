@@ -1,3 +1,5 @@
+import { PortcullisError } from '../lib/index.js';
+
 /**
  * Which issuers are trusted, and with which audiences, algorithms and time rules.
  * Exact issuers are looked up in a Map; wildcard patterns are compiled once into anchored
@@ -64,8 +66,12 @@ export interface TrustedIssuer {
   readonly discovery: boolean;
 }
 
-export class IssuerConfigError extends Error {
+/** A trust configuration that cannot work; raised at start, never per request. */
+export class IssuerConfigError extends PortcullisError<'invalid_issuer_config'> {
   override readonly name = 'IssuerConfigError';
+  constructor(message: string) {
+    super('invalid_issuer_config', message);
+  }
 }
 
 const isNonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;

@@ -1,3 +1,5 @@
+import { PortcullisError } from '../lib/index.js';
+
 /** A verified caller. Only identity/ creates these, after every check passed. */
 export interface Identity {
   /** The verified `iss`, exactly as in the token. */
@@ -31,14 +33,8 @@ export type IdentityErrorCode =
   | 'missing_claim'
   | 'jwks_unavailable';
 
-export class IdentityError extends Error {
+export class IdentityError extends PortcullisError<IdentityErrorCode> {
   override readonly name = 'IdentityError';
-  constructor(
-    readonly code: IdentityErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface IdentityVerifier {

@@ -1,27 +1,11 @@
-import {
-  RegistryError,
-  randomId,
-  badRequest,
-  buildClaims,
-  formatScope,
-  parseScopes,
-  tokenResponse,
-  unauthorized,
-  type TokenResponse,
-} from '../registry/index.js';
-import { IdentityError, type Identity, type IdentityVerifier } from '../identity/types.js';
+import { buildClaims, formatScope, missingActions, parseScopes, tokenResponse, type TokenResponse } from '../registry/index.js';
+import { isPortcullisError, randomId, type PortcullisError } from '../lib/index.js';
+import { IdentityError, hashToken, type Identity, type IdentityVerifier } from '../identity/index.js';
 import type { Decision, Policy } from '../policy/engine/types.js';
 import type { TokenSigner } from '../keys/types.js';
-import type { TokenRequest } from './request.js';
-import { sha256 } from '../observability/hash.js';
+import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, type Credential, type TokenRequest } from './request.js';
 import type { SessionService } from '../sessions/index.js';
-import { toRegistryError } from './session-errors.js';
-
-export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
-/** Subject token types accepted for an exchange: an OIDC ID token is both. */
-export const SUBJECT_TOKEN_TYPES: readonly string[] = ['urn:ietf:params:oauth:token-type:id_token', 'urn:ietf:params:oauth:token-type:jwt'];
-export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
-const REQUESTED_TOKEN_TYPES: readonly string[] = [ACCESS_TOKEN_TYPE, 'urn:ietf:params:oauth:token-type:refresh_token'];
+import { IssuanceError } from './errors.js';
 
 /** How the caller proved who it is. */
 type Source = 'id_token' | 'refresh' | 'exchange' | 'anonymous';
@@ -71,16 +55,16 @@ export interface AuditRecord {
   sessionOpened?: boolean;
 }
 
-export interface IssueResult {
-  body: IssuedBody;
-  audit: AuditRecord;
-}
+/** Every request ends in an outcome with its audit record; only bugs throw. */
+export type TokenOutcome =
+  | { readonly ok: true; readonly body: IssuedBody; readonly audit: AuditRecord }
+  | { readonly ok: false; readonly error: PortcullisError; readonly audit: AuditRecord };
 
 /**
  * One token request from credential to signed token:
  * service → scopes → identity → policy → claims → signature.
- * Errors are RegistryErrors carrying their HTTP status; the audit record for a
- * refusal is attached to the error so the HTTP layer can log it.
+ * Refusals are PortcullisErrors with stable codes, returned in the outcome with
+ * the audit record; src/http/ decides their HTTP status.
  */
 export class TokenService {
   private readonly services: ReadonlySet<string>;
@@ -91,59 +75,60 @@ export class TokenService {
     this.now = options.now ?? Date.now;
   }
 
-  async issue(request: TokenRequest): Promise<IssueResult> {
+  async issue(request: TokenRequest): Promise<TokenOutcome> {
     const audit: AuditRecord = { decision: randomId(9), outcome: 'refused' };
     if (request.clientIp !== undefined) audit.clientIp = request.clientIp;
     try {
-      return await this.issueInner(request, audit);
-    } catch (thrown) {
-      const err = toRegistryError(thrown);
-      if (err instanceof RegistryError) {
-        audit.reason = err.message;
-        throw Object.assign(err, { audit });
-      }
-      throw err;
+      return { ok: true, audit, body: await this.issueInner(request, audit) };
+    } catch (err) {
+      if (!isPortcullisError(err)) throw err;
+      audit.reason = err.message;
+      return { ok: false, error: err, audit };
     }
   }
 
-  private async issueInner(request: TokenRequest, audit: AuditRecord): Promise<IssueResult> {
+  private async issueInner(request: TokenRequest, audit: AuditRecord): Promise<IssuedBody> {
     const service = request.service;
-    if (service === undefined || service === '') throw badRequest('the "service" parameter is required');
+    if (service === undefined || service === '') throw new IssuanceError('invalid_request', 'the "service" parameter is required');
     if (!this.services.has(service)) {
-      throw new RegistryError(400, 'UNKNOWN_SERVICE', `unknown service ${JSON.stringify(service.slice(0, 100))}`, { service: service.slice(0, 100) });
+      throw new IssuanceError('unknown_service', `unknown service ${JSON.stringify(service.slice(0, 100))}`, { detail: { service: service.slice(0, 100) } });
     }
     audit.service = service;
-    const grant = request.method === 'POST' ? (request.grantType ?? '') : 'GET';
+    const grant = request.method === 'POST' ? request.grantType : 'GET';
     audit.grant = grant === TOKEN_EXCHANGE ? 'token-exchange' : grant;
     const sessions = this.options.sessions;
-    this.checkGrantShape(request, grant);
+    if (request.method === 'POST' && request.grantType !== 'password') {
+      if (!sessions || (request.grantType === 'refresh_token' && !sessions.refreshEnabled)) {
+        throw new IssuanceError('unsupported_grant', `grant_type ${JSON.stringify(request.grantType)} is not enabled on this server`);
+      }
+    }
 
     const scopes = parseScopes(request.scopes);
     audit.requested = scopes.map(formatScope);
 
     // Known up front: these requests fail without the store, so its failure is a 503 at the first store call.
-    const needsStore =
-      grant === 'refresh_token' || grant === TOKEN_EXCHANGE || (request.offline && sessions?.refreshEnabled === true);
+    const offline = request.method === 'GET' || request.grantType === 'password' ? request.offline : false;
+    const needsStore = grant === 'refresh_token' || grant === TOKEN_EXCHANGE || (offline && sessions?.refreshEnabled === true);
     // Cheapest limit first: before any signature check or store read for the caller.
     if (sessions && request.clientIp !== undefined) await sessions.limits.checkIp(request.clientIp, needsStore);
 
     let identity: Identity | null;
     let source: Source;
     let refreshToken: string | undefined;
-    if (grant === 'refresh_token') {
-      const refreshed = await (sessions as SessionService).refresh(request.refreshToken as string, service);
+    if (request.method === 'POST' && request.grantType === 'refresh_token') {
+      const refreshed = await (sessions as SessionService).refresh(request.refreshToken, service);
       if (this.options.issuerTrusted && !this.options.issuerTrusted(refreshed.identity.issuerId)) {
-        throw unauthorized('the issuer of this session is no longer trusted; log in again');
+        throw new IssuanceError('issuer_untrusted', 'the issuer of this session is no longer trusted; log in again');
       }
       identity = refreshed.identity;
       source = 'refresh';
       refreshToken = refreshed.token;
       audit.session = refreshed.session.id;
-    } else if (grant === TOKEN_EXCHANGE) {
-      identity = await this.verifyIdToken(request.subjectToken as string, audit);
+    } else if (request.method === 'POST' && request.grantType === TOKEN_EXCHANGE) {
+      identity = await this.verifyIdToken(request.subjectToken, audit);
       source = 'exchange';
     } else {
-      identity = await this.authenticate(request, audit);
+      identity = await this.authenticate(request.credential, request.account, audit);
       source = identity ? 'id_token' : 'anonymous';
     }
     if (identity) {
@@ -168,10 +153,11 @@ export class TokenService {
       const once =
         source === 'exchange' || (source === 'id_token' && sessions.singleUseRequired(identity, decision.matchedRules));
       if (once && !(await sessions.consumeIdToken(identity, source === 'exchange' ? 'exchange' : 'direct'))) {
-        throw unauthorized('this ID token was already used; present a fresh one', { reason: 'replayed' });
+        throw new IssuanceError('replayed', 'this ID token was already used; present a fresh one', { detail: { reason: 'replayed' } });
       }
-      // P15: a refresh token only when asked for (offline) or as the point of an exchange.
-      const wantsSession = source === 'exchange' || (source === 'id_token' && request.offline);
+      // A refresh token only when asked for (offline) or as the point of an exchange: the
+      // memory store loses sessions on restart, so nobody should get one by surprise.
+      const wantsSession = source === 'exchange' || (source === 'id_token' && offline);
       if (wantsSession && sessions.refreshEnabled) {
         const opened = await sessions.start({
           identity,
@@ -208,59 +194,30 @@ export class TokenService {
       ...(refreshToken !== undefined ? { refreshToken } : {}),
     });
     if (source === 'exchange') body.issued_token_type = ACCESS_TOKEN_TYPE;
-    return { body, audit };
+    return body;
   }
 
-  /** Per-grant required fields, before any work. */
-  private checkGrantShape(request: TokenRequest, grant: string): void {
-    if (grant === 'GET') return;
-    const sessions = this.options.sessions;
-    if (grant === 'password') {
-      if (request.credential.kind !== 'password') throw badRequest('grant_type=password needs "username" and "password"');
-      return;
-    }
-    if (!sessions || (grant === 'refresh_token' && !sessions.refreshEnabled)) {
-      throw new RegistryError(400, 'UNSUPPORTED', `grant_type ${JSON.stringify(grant.slice(0, 100))} is not enabled on this server`);
-    }
-    if (grant === 'refresh_token') {
-      if (!request.refreshToken) throw badRequest('grant_type=refresh_token needs "refresh_token"');
-      return;
-    }
-    if (grant === TOKEN_EXCHANGE) {
-      if (!request.subjectToken) throw badRequest('token exchange needs "subject_token"');
-      if (request.subjectTokenType === undefined || !SUBJECT_TOKEN_TYPES.includes(request.subjectTokenType)) {
-        throw badRequest(`"subject_token_type" must be one of ${SUBJECT_TOKEN_TYPES.join(', ')}`);
-      }
-      if (request.requestedTokenType !== undefined && !REQUESTED_TOKEN_TYPES.includes(request.requestedTokenType)) {
-        throw badRequest(`"requested_token_type" must be one of ${REQUESTED_TOKEN_TYPES.join(', ')}`);
-      }
-      return;
-    }
-    throw new RegistryError(400, 'UNSUPPORTED', `grant_type ${JSON.stringify(grant.slice(0, 100))} is not supported`);
-  }
-
-  private async authenticate(request: TokenRequest, audit: AuditRecord): Promise<Identity | null> {
-    const credential = request.credential;
+  private async authenticate(credential: Credential, account: string | undefined, audit: AuditRecord): Promise<Identity | null> {
     if (credential.kind === 'none') return null;
-    // c/image sends `account` without credentials; with credentials the two must agree (P23).
-    if (request.account !== undefined && request.account !== '' && request.account !== credential.username) {
-      throw badRequest('"account" does not match the Basic auth user name');
+    // containers/image sends `account` without credentials; with credentials the two must agree.
+    if (account !== undefined && account !== '' && account !== credential.username) {
+      throw new IssuanceError('invalid_request', '"account" does not match the Basic auth user name');
     }
-    if (credential.password === '') throw unauthorized('empty password: send the OIDC ID token as the password');
+    if (credential.password === '') throw new IssuanceError('bad_credentials', 'empty password: send the OIDC ID token as the password');
     return this.verifyIdToken(credential.password, audit);
   }
 
   private async verifyIdToken(token: string, audit: AuditRecord): Promise<Identity> {
-    const hash = sha256(token);
+    const hash = hashToken(token);
     audit.tokenHash = hash.slice(0, 16);
     try {
       return await this.options.verifier.verify(token, hash);
     } catch (err) {
       if (err instanceof IdentityError) {
         if (err.code === 'jwks_unavailable') {
-          throw new RegistryError(503, 'UNAVAILABLE', `cannot verify the token now: ${err.message}`, undefined, 5);
+          throw new IssuanceError('verification_unavailable', `cannot verify the token now: ${err.message}`, { cause: err });
         }
-        throw unauthorized(`invalid credentials: ${err.message}`, { reason: err.code, token: audit.tokenHash });
+        throw new IssuanceError('bad_credentials', `invalid credentials: ${err.message}`, { cause: err, detail: { reason: err.code, token: audit.tokenHash } });
       }
       throw err;
     }
@@ -271,10 +228,7 @@ function deniedScopes(requested: ReturnType<typeof parseScopes>, decision: Decis
   const out: string[] = [];
   for (const s of requested) {
     const entry = decision.access.find((a) => a.type === s.type && a.name === s.name);
-    const got = new Set(entry?.actions ?? []);
-    if (got.has('*')) continue;
-    const missing = s.actions.filter((a) => !got.has(a) && a !== '*');
-    if (s.actions.includes('*') && !got.has('*') && got.size === 0) missing.push('*');
+    const missing = missingActions(s.actions, entry?.actions ?? []);
     if (missing.length) out.push(`${s.type}:${s.name}:${missing.join(',')}`);
   }
   return out;

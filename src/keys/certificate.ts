@@ -60,8 +60,8 @@ export async function createSelfSignedCertificate(
   assertKeyMatchesAlg(privateKey, alg);
   const subject = options.subject ?? DEFAULT_CERT_SUBJECT;
   const days = options.days ?? DEFAULT_CERT_DAYS;
-  if (!Number.isInteger(days) || days < 1) throw new KeyError('INVALID_CERTIFICATE', `certificate validity must be a whole number of days ≥ 1 (got ${days})`);
-  if (subject.length === 0 || subject.length > 64) throw new KeyError('INVALID_CERTIFICATE', 'certificate subject CN must be 1 to 64 characters');
+  if (!Number.isInteger(days) || days < 1) throw new KeyError('invalid_certificate', `certificate validity must be a whole number of days ≥ 1 (got ${days})`);
+  if (subject.length === 0 || subject.length > 64) throw new KeyError('invalid_certificate', 'certificate subject CN must be 1 to 64 characters');
   const now = options.now ?? new Date();
   const { importAlg, signingAlgorithm } = webCryptoAlgorithms(alg);
   const subtle = webcrypto.subtle;
@@ -100,12 +100,12 @@ export function parseCertificateChain(pem: string, origin = 'certificate PEM'): 
     try {
       cert = new x509.X509Certificate(bytes);
     } catch (cause) {
-      throw new KeyError('INVALID_CERTIFICATE', `${origin}: certificate ${der.length + 1} cannot be parsed (${errorMessage(cause)})`, { cause });
+      throw new KeyError('invalid_certificate', `${origin}: certificate ${der.length + 1} cannot be parsed (${errorMessage(cause)})`, { cause });
     }
     const signature = cert.signatureAlgorithm as { name?: string; hash?: { name?: string } };
     const hash = signature.hash?.name ?? 'unknown';
     if (!ACCEPTED_SIGNATURE_HASHES.has(hash)) {
-      throw new KeyError('INVALID_CERTIFICATE', `${origin}: certificate ${der.length + 1} is signed with ${hash}; registries need a SHA-256 (or stronger) signature`);
+      throw new KeyError('invalid_certificate', `${origin}: certificate ${der.length + 1} is signed with ${hash}; registries need a SHA-256 (or stronger) signature`);
     }
     // The leaf's dates are what x5c verification enforces.
     if (der.length === 0) {
@@ -114,14 +114,14 @@ export function parseCertificateChain(pem: string, origin = 'certificate PEM'): 
     }
     der.push(bytes);
   }
-  if (der.length === 0) throw new KeyError('INVALID_CERTIFICATE', `${origin}: no CERTIFICATE block found`);
+  if (der.length === 0) throw new KeyError('invalid_certificate', `${origin}: no CERTIFICATE block found`);
   return { der, notBefore, notAfter, origin };
 }
 
 /** The public key of the chain's leaf certificate. */
 export function leafPublicKey(chain: CertificateChain): KeyObject {
   const leaf = chain.der[0];
-  if (!leaf) throw new KeyError('INVALID_CERTIFICATE', `${chain.origin}: empty certificate chain`);
+  if (!leaf) throw new KeyError('invalid_certificate', `${chain.origin}: empty certificate chain`);
   const spki = new x509.X509Certificate(leaf).publicKey.rawData;
   return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
 }
@@ -133,7 +133,7 @@ export function leafPublicKey(chain: CertificateChain): KeyObject {
  */
 export function assertCertificateMatchesKey(chain: CertificateChain, privateKey: KeyObject): void {
   if (!spkiDer(leafPublicKey(chain)).equals(spkiDer(privateKey))) {
-    throw new KeyError('CERT_KEY_MISMATCH', `${chain.origin}: the certificate's public key does not match the signing key`);
+    throw new KeyError('cert_key_mismatch', `${chain.origin}: the certificate's public key does not match the signing key`);
   }
 }
 
@@ -146,7 +146,7 @@ export async function loadCertificateForKey(pathOrPem: string, privateKey: KeyOb
     try {
       pem = await readFile(pathOrPem, 'utf8');
     } catch (cause) {
-      throw new KeyError('INVALID_CERTIFICATE', `${pathOrPem}: cannot read certificate (${errorMessage(cause)})`, { cause });
+      throw new KeyError('invalid_certificate', `${pathOrPem}: cannot read certificate (${errorMessage(cause)})`, { cause });
     }
   }
   const chain = parseCertificateChain(pem, origin);
@@ -167,7 +167,7 @@ export function chainToPem(chain: CertificateChain): string {
 /** The leaf as a PEM block, re-encoded from DER so the bundle is byte-stable. */
 export function leafPem(chain: CertificateChain): string {
   const leaf = chain.der[0];
-  if (!leaf) throw new KeyError('INVALID_CERTIFICATE', `${chain.origin}: empty certificate chain`);
+  if (!leaf) throw new KeyError('invalid_certificate', `${chain.origin}: empty certificate chain`);
   return derToPem(leaf, 'CERTIFICATE');
 }
 

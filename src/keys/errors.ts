@@ -1,20 +1,15 @@
+import { PortcullisError } from '../lib/index.js';
+
 export type KeyErrorCode =
-  | 'INVALID_KEY'
-  | 'KEY_ALG_MISMATCH'
-  | 'WEAK_KEY'
-  | 'INVALID_CERTIFICATE'
-  | 'CERT_KEY_MISMATCH'
-  | 'FILE_EXISTS'
-  | 'INVALID_KEYRING';
+  | 'invalid_key'
+  | 'key_alg_mismatch'
+  | 'weak_key'
+  | 'invalid_certificate'
+  | 'cert_key_mismatch'
+  | 'file_exists'
+  | 'invalid_keyring';
 
 /** Any problem with signing keys or certificates; messages are meant for operators. */
-export class KeyError extends Error {
+export class KeyError extends PortcullisError<KeyErrorCode> {
   override readonly name = 'KeyError';
-  constructor(
-    readonly code: KeyErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

@@ -31,10 +31,10 @@ export async function writeFileExclusive(path: string, data: string, mode: numbe
       await link(temp, path);
     } catch (error) {
       const code = errnoCode(error);
-      if (code === 'EEXIST') throw new KeyError('FILE_EXISTS', `${path} already exists; refusing to overwrite it`, { cause: error });
+      if (code === 'EEXIST') throw new KeyError('file_exists', `${path} already exists; refusing to overwrite it`, { cause: error });
       // Filesystems without hard links: check, then rename (a narrow race, still never a partial file).
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw error;
-      if (await exists(path)) throw new KeyError('FILE_EXISTS', `${path} already exists; refusing to overwrite it`);
+      if (await exists(path)) throw new KeyError('file_exists', `${path} already exists; refusing to overwrite it`);
       await rename(temp, path);
     }
   } finally {

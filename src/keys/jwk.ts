@@ -16,5 +16,5 @@ export function publicJwk(key: KeyObject, meta: { kid: string; alg: SigningAlgor
   if (jwk.kty === 'RSA' && jwk.n && jwk.e) {
     return { kty: 'RSA', n: jwk.n, e: jwk.e, kid: meta.kid, alg: meta.alg, use: 'sig', ...x5c };
   }
-  throw new KeyError('INVALID_KEY', `cannot publish a key of type ${String(jwk.kty)}`);
+  throw new KeyError('invalid_key', `cannot publish a key of type ${String(jwk.kty)}`);
 }

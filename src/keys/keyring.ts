@@ -99,10 +99,10 @@ export class KeyRing {
   }
 
   static async create(entries: readonly KeyEntry[], options: KeyRingOptions = {}): Promise<KeyRing> {
-    if (entries.length === 0) throw new KeyError('INVALID_KEYRING', 'at least one signing key is required');
+    if (entries.length === 0) throw new KeyError('invalid_keyring', 'at least one signing key is required');
     const activeEntries = entries.filter((entry) => entry.active === true);
     if (activeEntries.length > 1) {
-      throw new KeyError('INVALID_KEYRING', `only one key may be active, got ${activeEntries.map((e) => e.id).join(', ')}`);
+      throw new KeyError('invalid_keyring', `only one key may be active, got ${activeEntries.map((e) => e.id).join(', ')}`);
     }
     const activeId = (activeEntries[0] ?? entries[0])?.id;
     const now = options.now ?? new Date();
@@ -113,14 +113,14 @@ export class KeyRing {
 
     for (const entry of entries) {
       const origin = `key "${entry.id}"`;
-      if (entry.id.length === 0) throw new KeyError('INVALID_KEYRING', 'key ids must be non-empty');
-      if (seenIds.has(entry.id)) throw new KeyError('INVALID_KEYRING', `duplicate key id "${entry.id}"`);
+      if (entry.id.length === 0) throw new KeyError('invalid_keyring', 'key ids must be non-empty');
+      if (seenIds.has(entry.id)) throw new KeyError('invalid_keyring', `duplicate key id "${entry.id}"`);
       seenIds.add(entry.id);
-      if (!KID_MODES.includes(entry.kidMode)) throw new KeyError('INVALID_KEYRING', `${origin}: unknown kid mode ${String(entry.kidMode)}`);
+      if (!KID_MODES.includes(entry.kidMode)) throw new KeyError('invalid_keyring', `${origin}: unknown kid mode ${String(entry.kidMode)}`);
       assertKeyMatchesAlg(entry.privateKey, entry.alg, origin);
-      if (entry.privateKey.type !== 'private') throw new KeyError('INVALID_KEY', `${origin}: a private key is required`);
+      if (entry.privateKey.type !== 'private') throw new KeyError('invalid_key', `${origin}: a private key is required`);
       if (entry.kid !== undefined && !KID_OVERRIDE.test(entry.kid)) {
-        throw new KeyError('INVALID_KEYRING', `${origin}: kid must be 1-256 printable ASCII characters without surrounding spaces`);
+        throw new KeyError('invalid_keyring', `${origin}: kid must be 1-256 printable ASCII characters without surrounding spaces`);
       }
 
       let chain: CertificateChain;
@@ -134,7 +134,7 @@ export class KeyRing {
       // Registries enforce the certificate's dates only on the x5c path (P19).
       if (entry.kidMode === 'x5c' && !isCertificateValidAt(chain, now)) {
         throw new KeyError(
-          'INVALID_CERTIFICATE',
+          'invalid_certificate',
           `${chain.origin}: valid only from ${chain.notBefore.toISOString()} to ${chain.notAfter.toISOString()}; registries reject it in x5c mode`,
         );
       }
@@ -146,7 +146,7 @@ export class KeyRing {
       };
       const kid = entry.kid ?? kidFor(entry.kidMode, kids);
       const clash = seenKids.get(kid);
-      if (clash !== undefined) throw new KeyError('INVALID_KEYRING', `keys "${clash}" and "${entry.id}" would both use kid ${kid}`);
+      if (clash !== undefined) throw new KeyError('invalid_keyring', `keys "${clash}" and "${entry.id}" would both use kid ${kid}`);
       seenKids.set(kid, entry.id);
 
       const x5c = chainToX5c(chain);
@@ -176,14 +176,14 @@ export class KeyRing {
         certificatePem: leafPem(chain),
       });
     }
-    if (!signer) throw new KeyError('INVALID_KEYRING', 'no active signing key');
+    if (!signer) throw new KeyError('invalid_keyring', 'no active signing key');
     return new KeyRing(signer, ring);
   }
 
   /** The active key's info. */
   get active(): KeyInfo {
     const info = this.keys.find((key) => key.active);
-    if (!info) throw new KeyError('INVALID_KEYRING', 'no active signing key');
+    if (!info) throw new KeyError('invalid_keyring', 'no active signing key');
     return info;
   }
 

@@ -36,7 +36,7 @@ function thumbprint(key: KeyObject, goBigIntCoordinates: boolean): string {
   let canonical: string;
   if (jwk.kty === 'EC' && jwk.crv && jwk.x && jwk.y) {
     const size = COORDINATE_BYTES[jwk.crv];
-    if (size === undefined) throw new KeyError('INVALID_KEY', `unsupported EC curve ${jwk.crv}`);
+    if (size === undefined) throw new KeyError('invalid_key', `unsupported EC curve ${jwk.crv}`);
     const encode = (coordinate: string): string => {
       const full = leftPad(Buffer.from(coordinate, 'base64url'), size);
       return base64url(goBigIntCoordinates ? stripLeadingZeros(full) : full);
@@ -49,7 +49,7 @@ function thumbprint(key: KeyObject, goBigIntCoordinates: boolean): string {
     const e = base64url(stripLeadingZeros(Buffer.from(jwk.e, 'base64url')));
     canonical = `{"e":"${e}","kty":"RSA","n":"${n}"}`;
   } else {
-    throw new KeyError('INVALID_KEY', `cannot compute a thumbprint for key type ${String(jwk.kty)}`);
+    throw new KeyError('invalid_key', `cannot compute a thumbprint for key type ${String(jwk.kty)}`);
   }
   return createHash('sha256').update(canonical).digest('base64url');
 }

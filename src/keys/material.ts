@@ -23,7 +23,7 @@ export async function generateSigningKey(
   }
   const modulusLength = options.modulusLength ?? MIN_RSA_BITS;
   if (modulusLength < MIN_RSA_BITS) {
-    throw new KeyError('WEAK_KEY', `RSA keys must be at least ${MIN_RSA_BITS} bits (got ${modulusLength})`);
+    throw new KeyError('weak_key', `RSA keys must be at least ${MIN_RSA_BITS} bits (got ${modulusLength})`);
   }
   const { privateKey } = await generateKeyPairAsync('rsa', { modulusLength, publicExponent: 0x10001 });
   return privateKey;
@@ -38,7 +38,7 @@ export function toPublicKey(key: KeyObject): KeyObject {
 export function inferAlgorithm(key: KeyObject, origin = 'key'): SigningAlgorithm {
   if (key.asymmetricKeyType === 'ec' && P256_NAMES.has(key.asymmetricKeyDetails?.namedCurve ?? '')) return 'ES256';
   if (key.asymmetricKeyType === 'rsa') return 'RS256';
-  throw new KeyError('INVALID_KEY', `${origin}: unsupported key type ${describeKey(key)}; use an EC P-256 or RSA key`);
+  throw new KeyError('invalid_key', `${origin}: unsupported key type ${describeKey(key)}; use an EC P-256 or RSA key`);
 }
 
 /**
@@ -46,25 +46,25 @@ export function inferAlgorithm(key: KeyObject, origin = 'key'): SigningAlgorithm
  * ES256 needs exactly P-256, RS256 needs plain RSA (not RSA-PSS) of at least 2048 bits.
  */
 export function assertKeyMatchesAlg(key: KeyObject, alg: SigningAlgorithm, origin = 'key'): void {
-  if (key.type === 'secret') throw new KeyError('INVALID_KEY', `${origin}: a secret key cannot sign registry tokens`);
+  if (key.type === 'secret') throw new KeyError('invalid_key', `${origin}: a secret key cannot sign registry tokens`);
   if (alg === 'ES256') {
     const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
     if (key.asymmetricKeyType !== 'ec' || !P256_NAMES.has(curve)) {
-      throw new KeyError('KEY_ALG_MISMATCH', `${origin}: ES256 needs an EC P-256 key, got ${describeKey(key)}`);
+      throw new KeyError('key_alg_mismatch', `${origin}: ES256 needs an EC P-256 key, got ${describeKey(key)}`);
     }
     return;
   }
   if (alg === 'RS256') {
     if (key.asymmetricKeyType !== 'rsa') {
-      throw new KeyError('KEY_ALG_MISMATCH', `${origin}: RS256 needs an RSA key, got ${describeKey(key)}`);
+      throw new KeyError('key_alg_mismatch', `${origin}: RS256 needs an RSA key, got ${describeKey(key)}`);
     }
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
     if (bits < MIN_RSA_BITS) {
-      throw new KeyError('WEAK_KEY', `${origin}: RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required`);
+      throw new KeyError('weak_key', `${origin}: RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required`);
     }
     return;
   }
-  throw new KeyError('KEY_ALG_MISMATCH', `${origin}: unsupported algorithm ${String(alg)}`);
+  throw new KeyError('key_alg_mismatch', `${origin}: unsupported algorithm ${String(alg)}`);
 }
 
 function describeKey(key: KeyObject): string {
@@ -82,16 +82,16 @@ function describeKey(key: KeyObject): string {
  */
 export function parsePrivateKeyPem(pem: string, alg?: SigningAlgorithm, origin = 'private key PEM'): KeyObject {
   if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(pem) || /^Proc-Type: 4,ENCRYPTED$/m.test(pem)) {
-    throw new KeyError('INVALID_KEY', `${origin}: encrypted private keys are not supported`);
+    throw new KeyError('invalid_key', `${origin}: encrypted private keys are not supported`);
   }
   if (!/-----BEGIN (?:EC |RSA )?PRIVATE KEY-----/.test(pem)) {
-    throw new KeyError('INVALID_KEY', `${origin}: no PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY block found`);
+    throw new KeyError('invalid_key', `${origin}: no PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY block found`);
   }
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: pem, format: 'pem' });
   } catch (cause) {
-    throw new KeyError('INVALID_KEY', `${origin}: cannot parse private key (${errorMessage(cause)})`, { cause });
+    throw new KeyError('invalid_key', `${origin}: cannot parse private key (${errorMessage(cause)})`, { cause });
   }
   assertKeyMatchesAlg(key, alg ?? inferAlgorithm(key, origin), origin);
   return key;
@@ -104,7 +104,7 @@ export async function loadPrivateKey(pathOrPem: string, alg?: SigningAlgorithm):
   try {
     pem = await readFile(pathOrPem, 'utf8');
   } catch (cause) {
-    throw new KeyError('INVALID_KEY', `${pathOrPem}: cannot read private key (${errorMessage(cause)})`, { cause });
+    throw new KeyError('invalid_key', `${pathOrPem}: cannot read private key (${errorMessage(cause)})`, { cause });
   }
   return parsePrivateKeyPem(pem, alg, pathOrPem);
 }

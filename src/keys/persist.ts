@@ -37,7 +37,7 @@ export async function loadOrCreateKeyFile(
   options: CertificateOptions = {},
 ): Promise<PersistedKey> {
   const certificatePath = certificatePathFor(path);
-  if (certificatePath === path) throw new KeyError('INVALID_KEY', `${path}: a key file must not end in .crt`);
+  if (certificatePath === path) throw new KeyError('invalid_key', `${path}: a key file must not end in .crt`);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
 
   let created = false;
@@ -49,7 +49,7 @@ export async function loadOrCreateKeyFile(
       created = true;
     } catch (error) {
       // Another process won the race: use its key.
-      if (!(error instanceof KeyError && error.code === 'FILE_EXISTS')) throw error;
+      if (!(error instanceof KeyError && error.code === 'file_exists')) throw error;
     }
     pem = await readFile(path, 'utf8');
   }
@@ -63,7 +63,7 @@ export async function loadOrCreateKeyFile(
     try {
       await writeFileExclusive(certificatePath, await createSelfSignedCertificate(privateKey, alg, options), 0o644);
     } catch (error) {
-      if (!(error instanceof KeyError && error.code === 'FILE_EXISTS')) throw error;
+      if (!(error instanceof KeyError && error.code === 'file_exists')) throw error;
     }
   }
   // Re-read and check even what we just wrote: the file on disk is what the registry gets.

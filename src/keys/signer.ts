@@ -20,8 +20,8 @@ export interface SignerOptions {
 export function createTokenSigner(options: SignerOptions): TokenSigner {
   const { alg, privateKey, kid } = options;
   assertKeyMatchesAlg(privateKey, alg);
-  if (privateKey.type !== 'private') throw new KeyError('INVALID_KEY', 'a signer needs a private key');
-  if (kid.length === 0) throw new KeyError('INVALID_KEYRING', 'a signer needs a non-empty kid');
+  if (privateKey.type !== 'private') throw new KeyError('invalid_key', 'a signer needs a private key');
+  if (kid.length === 0) throw new KeyError('invalid_keyring', 'a signer needs a non-empty kid');
   const header: Record<string, unknown> = { typ: 'JWT', alg, kid };
   if (options.x5c && options.x5c.length > 0) header.x5c = [...options.x5c];
   const encodedHeader = base64url(JSON.stringify(header));

@@ -1,3 +1,5 @@
+import { PortcullisError } from '../lib/index.js';
+
 /** One problem in a policy document, located by its key path (`rules[2].grants[0].actions[1]`). */
 export interface PolicyIssue {
   readonly path: string;
@@ -7,7 +9,7 @@ export interface PolicyIssue {
 const MAX_ISSUES_IN_MESSAGE = 50;
 
 /** A policy that cannot be parsed, validated or compiled. The message lists every issue. */
-export class PolicyError extends Error {
+export class PolicyError extends PortcullisError<'invalid_policy'> {
   override readonly name = 'PolicyError';
   constructor(
     readonly issues: readonly PolicyIssue[],
@@ -15,7 +17,7 @@ export class PolicyError extends Error {
   ) {
     const shown = issues.slice(0, MAX_ISSUES_IN_MESSAGE).map(formatIssue);
     if (issues.length > MAX_ISSUES_IN_MESSAGE) shown.push(`  … and ${issues.length - MAX_ISSUES_IN_MESSAGE} more`);
-    super(`${source === undefined ? 'invalid policy' : `invalid policy ${source}`}:\n${shown.join('\n')}`);
+    super('invalid_policy', `${source === undefined ? 'invalid policy' : `invalid policy ${source}`}:\n${shown.join('\n')}`);
   }
 }
 

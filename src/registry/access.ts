@@ -9,6 +9,9 @@ export interface AccessEntry {
 
 export const ALL = '*';
 
+/** The actions `*` stands for, per resource type; distribution knows no others. */
+export const ACTIONS_OF: Readonly<Record<string, readonly string[]>> = { repository: ['pull', 'push', 'delete'] };
+
 /**
  * Merges scopes that name the same resource (type + name; class is ignored by
  * the registry), unioning their actions. Order of first appearance is kept.
@@ -45,10 +48,14 @@ export function grantActions(requested: readonly string[], granted: ReadonlySet<
   return requested.filter((a) => granted.has(a));
 }
 
-/** Builds the `access` claim from merged scopes and a grant lookup. */
-export function buildAccess(
-  requested: readonly ResourceScope[],
-  grantedFor: (scope: ResourceScope) => ReadonlySet<string>,
-): AccessEntry[] {
-  return mergeScopes(requested).map((s) => ({ type: s.type, name: s.name, actions: grantActions(s.actions, grantedFor(s)) }));
+/**
+ * The requested actions that `granted` (an access entry's actions) does not carry,
+ * for audit records. A granted `*` carries everything; a requested `*` counts as
+ * missing only when nothing at all was granted (it asks for whatever is held).
+ */
+export function missingActions(requested: readonly string[], granted: readonly string[]): string[] {
+  if (granted.includes(ALL)) return [];
+  const missing = requested.filter((a) => a !== ALL && !granted.includes(a));
+  if (requested.includes(ALL) && granted.length === 0) missing.push(ALL);
+  return missing;
 }

@@ -1,6 +1,8 @@
 /**
- * Errors in the registry's JSON error format ({"errors":[{code,message,detail}]}),
- * which both docker and containers/image parse from token-endpoint responses.
+ * The registry's JSON error format ({"errors":[{code,message,detail}]}), which both
+ * docker and containers/image parse from token-endpoint responses. These wire codes
+ * are protocol output; which domain error becomes which code and HTTP status is
+ * decided in one table in src/http/.
  */
 export type RegistryErrorCode =
   | 'UNAUTHORIZED'
@@ -11,30 +13,13 @@ export type RegistryErrorCode =
   | 'UNKNOWN_SERVICE'
   | 'TOO_MANY_REQUESTS'
   | 'UNAVAILABLE'
-  | 'PAYLOAD_TOO_LARGE';
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNKNOWN';
 
-export class RegistryError extends Error {
-  override readonly name = 'RegistryError';
-  constructor(
-    readonly status: number,
-    readonly code: RegistryErrorCode,
-    message: string,
-    readonly detail?: unknown,
-    /** Seconds, for 429 and 503. */
-    readonly retryAfter?: number,
-  ) {
-    super(message);
-  }
-
-  toBody(): { errors: { code: string; message: string; detail?: unknown }[] } {
-    const entry: { code: string; message: string; detail?: unknown } = { code: this.code, message: this.message };
-    if (this.detail !== undefined) entry.detail = this.detail;
-    return { errors: [entry] };
-  }
+export interface RegistryErrorBody {
+  errors: { code: RegistryErrorCode; message: string; detail?: unknown }[];
 }
 
-export const unauthorized = (message: string, detail?: unknown): RegistryError =>
-  new RegistryError(401, 'UNAUTHORIZED', message, detail);
-
-export const badRequest = (message: string, detail?: unknown): RegistryError =>
-  new RegistryError(400, 'INVALID_REQUEST', message, detail);
+export function registryErrorBody(code: RegistryErrorCode, message: string, detail?: unknown): RegistryErrorBody {
+  return { errors: [detail === undefined ? { code, message } : { code, message, detail }] };
+}

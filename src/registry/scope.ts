@@ -1,4 +1,4 @@
-import { RegistryError } from './errors.js';
+import { PortcullisError } from '../lib/index.js';
 
 /**
  * One requested resource scope, as defined by distribution's docs/spec/auth/scope.md:
@@ -32,12 +32,14 @@ const REPOSITORY_NAME_RE = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PA
 export const MAX_REPOSITORY_NAME_LENGTH = 255;
 const PATH_COMPONENT_RE = new RegExp(`^${PATH_COMPONENT}$`);
 
-export class ScopeError extends RegistryError {
+/** A `scope` parameter that does not follow the grammar; the message names it. */
+export class ScopeError extends PortcullisError<'invalid_scope'> {
+  override readonly name = 'ScopeError';
   constructor(
     readonly scope: string,
     reason: string,
   ) {
-    super(400, 'INVALID_SCOPE', `invalid scope ${JSON.stringify(truncate(scope))}: ${reason}`, { scope: truncate(scope) });
+    super('invalid_scope', `invalid scope ${JSON.stringify(truncate(scope))}: ${reason}`);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { AccessEntry } from './access.js';
 import { formatScope } from './scope.js';
-import { randomId } from './random-id.js';
+import { randomId } from '../lib/index.js';
 
 /** Claims of a registry bearer token, shaped exactly as distribution decodes them. */
 export interface RegistryClaims {

@@ -1,5 +1,15 @@
-export * from './types.js';
-export { SessionError, type SessionErrorCode } from './errors.js';
+export type {
+  IdTokenSettings,
+  LimitSettings,
+  RateLimitSettings,
+  RefreshSettings,
+  SessionFilter,
+  SessionKind,
+  SessionOrigin,
+  SessionRecord,
+  SessionSummary,
+} from './types.js';
+export { SessionError, STORE_RETRY_AFTER_SEC, storeFailures, type SessionErrorCode } from './errors.js';
 export {
   SessionService,
   DEFAULT_REFRESH,

@@ -1,4 +1,4 @@
-import { sha256 } from '../observability/hash.js';
+import { sha256 } from './hash.js';
 
 /**
  * Store keys used by sessions/. Issuers and subjects are hashed: they can be long

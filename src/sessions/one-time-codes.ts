@@ -1,5 +1,6 @@
 import type { Store } from '../store/index.js';
 import { sessionKeys } from './keys.js';
+import { storeFailures } from './errors.js';
 import { ONE_TIME_CODE_PREFIX, isWellFormedSecret, newSecret, secretHash } from './secrets.js';
 
 export const MAX_CODE_LIFETIME_SEC = 600;
@@ -20,7 +21,7 @@ export class OneTimeCodes {
       throw new RangeError(`one-time code lifetime must be 1..${MAX_CODE_LIFETIME_SEC} seconds`);
     }
     const code = newSecret(ONE_TIME_CODE_PREFIX);
-    const created = await this.store.putIfAbsent(sessionKeys.oneTimeCode(purpose, secretHash(code)), payload, lifetimeSec * 1000);
+    const created = await storeFailures(this.store.putIfAbsent(sessionKeys.oneTimeCode(purpose, secretHash(code)), payload, lifetimeSec * 1000));
     // 256 random bits do not collide; if they ever did, refusing is the safe answer.
     if (!created) throw new Error('one-time code collision');
     return code;
@@ -30,7 +31,7 @@ export class OneTimeCodes {
   async consume(purpose: string, code: string): Promise<string | null> {
     checkPurpose(purpose);
     if (!isWellFormedSecret(ONE_TIME_CODE_PREFIX, code)) return null;
-    return this.store.take(sessionKeys.oneTimeCode(purpose, secretHash(code)));
+    return storeFailures(this.store.take(sessionKeys.oneTimeCode(purpose, secretHash(code))));
   }
 }
 

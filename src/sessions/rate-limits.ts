@@ -1,6 +1,6 @@
 import type { RateLimiter, Store } from '../store/index.js';
 import { StoreError } from '../store/index.js';
-import { SessionError } from './errors.js';
+import { SessionError, asSessionError } from './errors.js';
 import { rateLimitKeys } from './keys.js';
 import type { RateLimitSettings } from './types.js';
 
@@ -58,7 +58,7 @@ export class RequestLimits {
         this.onFailOpen(err);
         return;
       }
-      throw err;
+      throw asSessionError(err);
     }
     if (!decision.allowed) {
       const retryAfterSec = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { sha256 } from '../observability/hash.js';
+import { sha256 } from './hash.js';
 
 /**
  * Opaque bearer secrets (refresh tokens, one-time codes): 256 random bits behind

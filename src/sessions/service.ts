@@ -1,5 +1,6 @@
 import type { Identity } from '../identity/types.js';
 import type { Store } from '../store/index.js';
+import { storeFailures } from './errors.js';
 import { IdTokenLedger } from './single-use.js';
 import { OneTimeCodes } from './one-time-codes.js';
 import { RequestLimits } from './rate-limits.js';
@@ -66,7 +67,7 @@ export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
 /**
  * Everything stateful about token requests, on one Store: refresh sessions,
  * single-use ID tokens, one-time codes, rate limits, listing and revocation.
- * Transport-neutral; refusals are SessionErrors, store failures StoreErrors.
+ * Transport-neutral; every failure is a SessionError (store failures become 'unavailable').
  */
 export class SessionService {
   readonly store: Store;
@@ -105,7 +106,7 @@ export class SessionService {
   /** Opens a session and returns its refresh token (the only time the token exists in clear). */
   async start(input: StartSession): Promise<{ token: string; session: SessionRecord }> {
     const { identity } = input;
-    return this.refreshTokens.create({
+    return storeFailures(this.refreshTokens.create({
       kind: this.kindOf(identity),
       origin: input.origin,
       issuer: identity.issuer,
@@ -119,12 +120,12 @@ export class SessionService {
       rules: [...input.rules],
       ...(input.clientId !== undefined ? { clientId: input.clientId } : {}),
       lifetimeSec: this.lifetimeOf(identity, input.lifetimeCap),
-    });
+    }));
   }
 
   /** Validates a refresh token for `service` and rebuilds the identity it was issued to. */
   async refresh(token: string, service: string): Promise<RefreshedIdentity> {
-    const { session, token: next } = await this.refreshTokens.redeem(token, service);
+    const { session, token: next } = await storeFailures(this.refreshTokens.redeem(token, service));
     const identity: Identity = {
       issuer: session.issuer,
       subject: session.subject,
@@ -139,7 +140,7 @@ export class SessionService {
 
   /** Records the ID token as used; false when it was used before (anywhere). */
   consumeIdToken(identity: Identity, use: 'exchange' | 'direct'): Promise<boolean> {
-    return this.ledger.consume(identity, use);
+    return storeFailures(this.ledger.consume(identity, use));
   }
 
   /** Does configuration demand single use for this directly presented ID token? */
@@ -149,11 +150,11 @@ export class SessionService {
   }
 
   list(filter: SessionFilter, limit?: number): Promise<SessionSummary[]> {
-    return this.directory.list(filter, limit);
+    return storeFailures(this.directory.list(filter, limit));
   }
 
   /** Ends every matching session; returns how many. */
   revoke(filter: SessionFilter): Promise<number> {
-    return this.directory.revoke(filter);
+    return storeFailures(this.directory.revoke(filter));
   }
 }

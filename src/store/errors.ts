@@ -1,3 +1,5 @@
+import { PortcullisError } from '../lib/index.js';
+
 /**
  * Store failures with stable codes. Callers fail closed on every one of them;
  * the codes let HTTP answer 503 (unavailable) versus 500 (a bug) and let metrics count them.
@@ -14,15 +16,8 @@ export type StoreErrorCode =
   /** The backend answered with an error that is not about availability. */
   | 'command_failed';
 
-export class StoreError extends Error {
+export class StoreError extends PortcullisError<StoreErrorCode> {
   override readonly name: string = 'StoreError';
-  constructor(
-    readonly code: StoreErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** The backend is down, unreachable or too slow; the operation did not (observably) happen. */

@@ -1,23 +1,19 @@
-import { MemoryStore } from './memory-store.js';
-import type { Store, StoreConfig } from './types.js';
-
-export * from './errors.js';
-export type * from './types.js';
+export { StoreError, StoreFullError, StoreUnavailableError, type StoreErrorCode } from './errors.js';
+export type {
+  MemoryStoreOptions,
+  RateLimitDecision,
+  RateLimiter,
+  RateLimiterOptions,
+  RedisNode,
+  RedisStoreConfig,
+  RedisTlsOptions,
+  Store,
+  StoreConfig,
+  StoreHealth,
+  StoreState,
+} from './types.js';
 export { MemoryStore } from './memory-store.js';
 // RedisStore (and ioredis with it) loads only when a Redis store is configured: import it from './redis-store.js'.
 export type { RedisStore } from './redis-store.js';
 export { slotTag, DEFAULT_KEY_PREFIX, MAX_TTL_MS, MAX_KEY_LENGTH, MAX_VALUE_LENGTH } from './validate.js';
-
-/**
- * Redis when `config.redis` is given (shared by every replica), otherwise an
- * in-process memory store (one replica only). A Redis store starts connecting at
- * once; use `waitUntilReady` or `isReady` to gate traffic on it.
- * `config.keyPrefix` applies unless the backend's own section sets one.
- */
-export async function createStore(config: StoreConfig = {}): Promise<Store> {
-  if (config.redis !== undefined) {
-    const { RedisStore } = await import('./redis-store.js');
-    return new RedisStore({ keyPrefix: config.keyPrefix, ...config.redis });
-  }
-  return new MemoryStore({ keyPrefix: config.keyPrefix, ...config.memory });
-}
+export { createStore } from './create.js';

@@ -1,4 +1,4 @@
-import { ALL, grantActions, mergeScopes, type AccessEntry, type ResourceScope } from '../../registry/index.js';
+import { ACTIONS_OF, ALL, grantActions, mergeScopes, type AccessEntry, type ResourceScope } from '../../registry/index.js';
 import type { CompiledGrant, CompiledPolicyData, CompiledRule } from './compiled.js';
 import type { Check, EvalContext } from './context.js';
 import { issuerCandidates } from './issuer-index.js';
@@ -13,7 +13,6 @@ import type { Decision, PolicyRequest } from './types.js';
  */
 
 /** Actions `*` stands for when a deny carves something out of it (the catalog has none besides `*`). */
-const KNOWN_ACTIONS: Readonly<Record<string, readonly string[]>> = { repository: ['pull', 'push', 'delete'] };
 
 export interface CheckTrace {
   readonly label: string;
@@ -70,7 +69,6 @@ export function evaluatePolicy(policy: CompiledPolicyData, request: PolicyReques
   const candidates = candidateRules(policy, request, trace !== undefined);
   const resources: ResourceState[] = mergeScopes(request.scopes).map((scope) => ({ scope, allow: new Map(), deny: new Map() }));
   if (candidates.length === 0) {
-    if (trace !== undefined) traceSkipped(trace, candidates, contextOf(request));
     return { access: resources.map((r) => ({ type: r.scope.type, name: r.scope.name, actions: [] })), matchedRules: [], applyingRules: [] };
   }
 
@@ -205,7 +203,7 @@ function resolveResource(r: ResourceState, contributors: Set<CompiledRule>): Acc
   let granted: Set<string>;
   if (deny.has(ALL)) granted = new Set();
   else if (allowed.has(ALL) && deny.size > 0) {
-    granted = new Set([...allowed, ...(KNOWN_ACTIONS[scope.type] ?? [])]);
+    granted = new Set([...allowed, ...(ACTIONS_OF[scope.type] ?? [])]);
     granted.delete(ALL);
     for (const d of deny.keys()) granted.delete(d);
   } else {
@@ -234,10 +232,4 @@ function newRuleTrace(rule: CompiledRule): RuleTrace {
   return { id: rule.id, effect: rule.effect, checks: [], matched: false, effects: [], contributed: false };
 }
 
-function traceSkipped(trace: DecisionTrace, candidates: readonly CompiledRule[], ctx: EvalContext): void {
-  for (const rule of candidates) {
-    const rt = newRuleTrace(rule);
-    ruleMatches(rule, ctx, rt);
-    trace.rules.push(rt);
-  }
-}
+

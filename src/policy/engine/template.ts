@@ -1,5 +1,5 @@
 import { isPathComponent } from '../../registry/index.js';
-import { parseClaimPath, resolveClaim, formatClaimPath, type ClaimPath } from './claim-path.js';
+import { parseClaimPath, resolveClaim, type ClaimPath } from './claim-path.js';
 import { compileGlob, escapeRegex, globToRegexSource, hasGlob } from './glob.js';
 
 /**
@@ -146,8 +146,4 @@ export function templateValue(value: unknown): string | undefined {
   else if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) text = String(value);
   else return undefined;
   return isPathComponent(text) ? text : undefined;
-}
-
-export function describePlaceholders(m: RepositoryMatcher): string[] {
-  return m.claimPaths.map(formatClaimPath);
 }

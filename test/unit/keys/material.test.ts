@@ -26,7 +26,7 @@ describe('generateSigningKey', () => {
   it('generates 2048-bit RSA for RS256 and refuses smaller sizes', async () => {
     const key = await generateSigningKey('RS256');
     expect(key.asymmetricKeyDetails?.modulusLength).toBe(2048);
-    await expect(generateSigningKey('RS256', { modulusLength: 1024 })).rejects.toMatchObject({ code: 'WEAK_KEY' });
+    await expect(generateSigningKey('RS256', { modulusLength: 1024 })).rejects.toMatchObject({ code: 'weak_key' });
   });
 });
 

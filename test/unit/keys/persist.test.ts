@@ -79,7 +79,7 @@ describe('writeFileExclusive', () => {
   it('never overwrites an existing file', async () => {
     const path = join(await tempDir(), 'x');
     await writeFileExclusive(path, 'one', 0o600);
-    await expect(writeFileExclusive(path, 'two', 0o600)).rejects.toMatchObject({ code: 'FILE_EXISTS' });
+    await expect(writeFileExclusive(path, 'two', 0o600)).rejects.toMatchObject({ code: 'file_exists' });
     expect(await readFile(path, 'utf8')).toBe('one');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildAccess, grantActions, mergeScopes, parseScopes } from '../../../src/registry/index.js';
+import { grantActions, missingActions, mergeScopes, parseScopes } from '../../../src/registry/index.js';
 
 describe('grantActions', () => {
   it('intersects explicit requests with explicit grants (partial grant)', () => {
@@ -20,16 +20,23 @@ describe('grantActions', () => {
   });
 });
 
-describe('buildAccess', () => {
-  it('merges duplicate resources, ignores the class and writes type "repository"', () => {
-    const scopes = parseScopes(['repository(plugin):a/b:pull', 'repository:a/b:push']);
-    expect(mergeScopes(scopes)).toEqual([{ type: 'repository', name: 'a/b', actions: ['pull', 'push'] }]);
-    const access = buildAccess(scopes, () => new Set(['pull']));
-    expect(access).toEqual([{ type: 'repository', name: 'a/b', actions: ['pull'] }]);
-    expect(JSON.stringify(access)).not.toContain('plugin');
+describe('missingActions', () => {
+  it('lists requested actions the grant lacks; a granted * lacks nothing', () => {
+    expect(missingActions(['pull', 'push'], ['pull'])).toEqual(['push']);
+    expect(missingActions(['pull', 'push'], ['*'])).toEqual([]);
   });
 
-  it('keeps an entry with empty actions when nothing is granted', () => {
-    expect(buildAccess(parseScopes(['repository:x:push']), () => new Set())).toEqual([{ type: 'repository', name: 'x', actions: [] }]);
+  it('a requested * is missing only when nothing was granted', () => {
+    expect(missingActions(['*'], ['pull'])).toEqual([]);
+    expect(missingActions(['*'], [])).toEqual(['*']);
+  });
+});
+
+describe('mergeScopes', () => {
+  it('merges duplicate resources, ignores the class and writes type "repository"', () => {
+    const scopes = parseScopes(['repository(plugin):a/b:pull', 'repository:a/b:push']);
+    const merged = mergeScopes(scopes);
+    expect(merged).toEqual([{ type: 'repository', name: 'a/b', actions: ['pull', 'push'] }]);
+    expect(JSON.stringify(merged)).not.toContain('plugin');
   });
 });

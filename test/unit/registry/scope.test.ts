@@ -50,7 +50,7 @@ describe('parseScope', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(ScopeError);
-    expect((error as ScopeError).status).toBe(400);
+    expect((error as ScopeError).code).toBe('invalid_scope');
     expect((error as ScopeError).message).toContain(JSON.stringify(raw));
   });
 

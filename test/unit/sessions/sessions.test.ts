@@ -218,9 +218,9 @@ describe('rate limits', () => {
     await open.store.close();
     await expect(open.sessions.limits.checkIp('10.0.0.1')).resolves.toBeUndefined();
     // A request that needs the store anyway is told at once.
-    await expect(open.sessions.limits.checkIp('10.0.0.1', true)).rejects.toMatchObject({ name: 'StoreUnavailableError' });
+    await expect(open.sessions.limits.checkIp('10.0.0.1', true)).rejects.toMatchObject({ name: 'SessionError', code: 'unavailable' });
     const closed = setup({ rateLimits: { ...DEFAULT_RATE_LIMITS, onStoreFailure: 'closed' } });
     await closed.store.close();
-    await expect(closed.sessions.limits.checkIp('10.0.0.1')).rejects.toMatchObject({ name: 'StoreUnavailableError' });
+    await expect(closed.sessions.limits.checkIp('10.0.0.1')).rejects.toMatchObject({ name: 'SessionError', code: 'unavailable' });
   });
 });

@@ -1,0 +1,3 @@
+/** Logs (pino, redacted, batched) and Prometheus metrics. */
+export { createLogger, flushLogs, type Logger } from './logger.js';
+export { Metrics } from './metrics.js';
