@@ -27,7 +27,7 @@ export function findAmbientIdentity(config: CiConfig, env: Env, host: string): A
     // GitHub's default audience is the repository owner's URL, which every service accepting defaults shares.
     const audience = config.audience ?? config.broker;
     if (!audience) {
-      throw new ClientError('GitHub Actions ID tokens need an audience: set PORTCULLIS_AUDIENCE (or ci.audience in helper.yaml) to the one the broker accepts');
+      throw new ClientError('invalid_input', 'GitHub Actions ID tokens need an audience: set PORTCULLIS_AUDIENCE (or ci.audience in helper.yaml) to the one the broker accepts');
     }
     return { kind: 'github-actions', requestUrl, requestToken, audience };
   }
@@ -36,7 +36,7 @@ export function findAmbientIdentity(config: CiConfig, env: Env, host: string): A
 
 function checked(token: string, from: string): string {
   const t = token.trim();
-  if (!JWT.test(t)) throw new ClientError(`${from} does not hold a JWT`);
+  if (!JWT.test(t)) throw new ClientError('bad_file', `${from} does not hold a JWT`);
   return t;
 }
 
@@ -46,7 +46,7 @@ async function fromGithub(source: Extract<AmbientSource, { kind: 'github-actions
   try {
     url = new URL(source.requestUrl);
   } catch {
-    throw new ClientError('ACTIONS_ID_TOKEN_REQUEST_URL is not a URL');
+    throw new ClientError('invalid_input', 'ACTIONS_ID_TOKEN_REQUEST_URL is not a URL');
   }
   url.searchParams.set('audience', source.audience);
   let lastProblem = '';
@@ -56,18 +56,18 @@ async function fromGithub(source: Extract<AmbientSource, { kind: 'github-actions
       const answer = await getJson(url.href, { authorization: `Bearer ${source.requestToken}` });
       if (answer.status === 200) {
         const value = (answer.body as { value?: unknown }).value;
-        if (typeof value !== 'string') throw new ClientError('the GitHub Actions ID-token endpoint answered without "value"');
+        if (typeof value !== 'string') throw new ClientError('bad_answer', 'the GitHub Actions ID-token endpoint answered without "value"');
         return checked(value, 'the GitHub Actions ID-token answer');
       }
       lastProblem = `answered ${answer.status}`;
       if (answer.status < 500 && answer.status !== 429) break;
     } catch (err) {
-      if (err instanceof ClientError && !err.message.startsWith('cannot reach')) throw err;
+      if (err instanceof ClientError && err.code !== 'unreachable') throw err;
       lastProblem = (err as Error).message;
     }
     if (attempt < 3) await sleep(attempt * 500);
   }
-  throw new ClientError(`cannot get a GitHub Actions ID token (${lastProblem}); does the job have "permissions: id-token: write"?`);
+  throw new ClientError('unreachable', `cannot get a GitHub Actions ID token (${lastProblem}); does the job have "permissions: id-token: write"?`);
 }
 
 /** A fresh ID token from the source: fetched or re-read on every call, never cached. */
@@ -78,7 +78,7 @@ export async function ambientIdToken(source: AmbientSource, env: Env): Promise<s
       try {
         text = await readFile(source.path, 'utf8');
       } catch (err) {
-        throw new ClientError(`cannot read the ID-token file ${source.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        throw new ClientError('bad_file', `cannot read the ID-token file ${source.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
       return checked(text, `the ID-token file ${source.path}`);
     }

@@ -15,13 +15,13 @@ export function normaliseBrokerUrl(input: string): string {
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(input) ? input : `https://${input}`);
   } catch {
-    throw new ClientError(`"${input}" is not a broker URL (expected e.g. https://portcullis.example.com)`);
+    throw new ClientError('invalid_input', `"${input}" is not a broker URL (expected e.g. https://portcullis.example.com)`);
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackUrl(url))) {
-    throw new ClientError(`${url.origin}: use https (plain http is accepted only for a broker on 127.0.0.1)`);
+    throw new ClientError('invalid_input', `${url.origin}: use https (plain http is accepted only for a broker on 127.0.0.1)`);
   }
   if (url.username || url.password || url.search || url.hash) {
-    throw new ClientError(`"${input}": a broker URL has no credentials, query or fragment`);
+    throw new ClientError('invalid_input', `"${input}": a broker URL has no credentials, query or fragment`);
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
@@ -32,10 +32,10 @@ export function checkEndpoint(name: string, value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new ClientError(`the broker announced an invalid ${name}: ${JSON.stringify(value.slice(0, 200))}`);
+    throw new ClientError('bad_answer', `the broker announced an invalid ${name}: ${JSON.stringify(value.slice(0, 200))}`);
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackUrl(url))) {
-    throw new ClientError(`the broker announced ${name} ${url.origin} over plain http; refusing to send credentials there`);
+    throw new ClientError('bad_answer', `the broker announced ${name} ${url.origin} over plain http; refusing to send credentials there`);
   }
   return url.href;
 }

@@ -14,9 +14,9 @@ export function parseTools(value: string): ClientTool[] {
     if (name === '') continue;
     if (name === 'docker') tools.add('docker');
     else if (['podman', 'buildah', 'skopeo', 'containers'].includes(name)) tools.add('podman');
-    else throw new ClientError(`--configure: unknown client "${raw.trim()}" (expected docker, podman, buildah or skopeo)`);
+    else throw new ClientError('invalid_input', `--configure: unknown client "${raw.trim()}" (expected docker, podman, buildah or skopeo)`);
   }
-  if (tools.size === 0) throw new ClientError('--configure needs at least one of docker, podman');
+  if (tools.size === 0) throw new ClientError('invalid_input', '--configure needs at least one of docker, podman');
   return [...tools];
 }
 
@@ -33,7 +33,7 @@ export async function configureCredHelpers(tool: ClientTool, registries: readonl
   const config = await readJsonObject(file);
   const existing = config.credHelpers;
   if (existing !== undefined && (typeof existing !== 'object' || existing === null || Array.isArray(existing))) {
-    throw new ClientError(`${file}: "credHelpers" is not an object; fix it by hand, it was left untouched`);
+    throw new ClientError('bad_file', `${file}: "credHelpers" is not an object; fix it by hand, it was left untouched`);
   }
   const helpers = { ...(existing as Record<string, unknown> | undefined) };
   for (const host of registries) helpers[host] = HELPER_NAME;

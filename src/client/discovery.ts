@@ -41,12 +41,12 @@ export interface BrokerInfo {
 export async function discover(brokerUrl: string): Promise<BrokerInfo> {
   const url = `${brokerUrl}/.well-known/portcullis`;
   const { status, body } = await getJson(url);
-  if (status === 404) throw new ClientError(`${brokerUrl} does not look like a Portcullis broker (no /.well-known/portcullis)`);
-  if (status !== 200) throw new ClientError(`${url} answered ${status}`);
+  if (status === 404) throw new ClientError('bad_answer', `${brokerUrl} does not look like a Portcullis broker (no /.well-known/portcullis)`);
+  if (status !== 200) throw new ClientError('bad_answer', `${url} answered ${status}`);
   const parsed = discoverySchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ClientError(`${url} is not a valid discovery document (${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''})`);
+    throw new ClientError('bad_answer', `${url} is not a valid discovery document (${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''})`);
   }
   const d = parsed.data;
   return {

@@ -64,7 +64,7 @@ interface DeviceAuthorization {
 function deviceAuthorization(body: unknown): DeviceAuthorization {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   const str = (k: string): string => {
-    if (typeof b[k] !== 'string' || b[k] === '') throw new ClientError(`the broker's device authorization lacks "${k}"`);
+    if (typeof b[k] !== 'string' || b[k] === '') throw new ClientError('bad_answer', `the broker's device authorization lacks "${k}"`);
     return b[k];
   };
   const expires = typeof b.expires_in === 'number' && b.expires_in > 0 ? b.expires_in : 600;
@@ -105,7 +105,7 @@ export async function deviceLogin(endpoints: LoginEndpoints, options: DeviceOpti
   const deadline = now() + device.expires_in * 1000;
   for (;;) {
     await wait(intervalMs);
-    if (now() > deadline) throw new ClientError('the device code expired before it was approved; run the command again');
+    if (now() > deadline) throw new ClientError('refused', 'the device code expired before it was approved; run the command again');
     const answer = await postForm(endpoints.token, { grant_type: DEVICE_GRANT, device_code: device.device_code, client_id: CLI_CLIENT_ID });
     if (answer.status === 200) return parseGrant(answer);
     const { error } = oauthError(answer.body);
@@ -114,8 +114,8 @@ export async function deviceLogin(endpoints: LoginEndpoints, options: DeviceOpti
       intervalMs += 5000;
       continue;
     }
-    if (error === 'expired_token') throw new ClientError('the device code expired before it was approved; run the command again');
-    if (error === 'access_denied') throw new ClientError('the sign-in was refused in the browser');
+    if (error === 'expired_token') throw new ClientError('refused', 'the device code expired before it was approved; run the command again');
+    if (error === 'access_denied') throw new ClientError('refused', 'the sign-in was refused in the browser');
     throw refusal('the device sign-in was', answer);
   }
 }

@@ -33,19 +33,19 @@ export async function loadCiConfig(env: Env): Promise<CiConfig> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ClientError(`cannot read ${file}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ClientError('bad_file', `cannot read ${file}: ${(err as Error).message}`);
   }
   if (text !== undefined) {
     let raw: unknown;
     try {
       raw = parse(text) ?? {};
     } catch (err) {
-      throw new ClientError(`${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+      throw new ClientError('bad_file', `${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
     }
     const parsed = fileSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new ClientError(`${file}: ${issue?.path.join('.') || '(top level)'}: ${issue?.message ?? 'invalid'}`);
+      throw new ClientError('bad_file', `${file}: ${issue?.path.join('.') || '(top level)'}: ${issue?.message ?? 'invalid'}`);
     }
     fromFile = parsed.data.ci ?? {};
   }
@@ -55,6 +55,6 @@ export async function loadCiConfig(env: Env): Promise<CiConfig> {
     ...(env.PORTCULLIS_ID_TOKEN_VARIABLE ? { idTokenVariable: env.PORTCULLIS_ID_TOKEN_VARIABLE } : {}),
     ...(env.PORTCULLIS_ID_TOKEN_FILE ? { idTokenFile: env.PORTCULLIS_ID_TOKEN_FILE } : {}),
   });
-  if (!fromEnv.success) throw new ClientError(`PORTCULLIS_ID_TOKEN_VARIABLE: ${fromEnv.error.issues[0]?.message ?? 'invalid'}`);
+  if (!fromEnv.success) throw new ClientError('invalid_input', `PORTCULLIS_ID_TOKEN_VARIABLE: ${fromEnv.error.issues[0]?.message ?? 'invalid'}`);
   return { ...fromFile, ...fromEnv.data };
 }

@@ -14,18 +14,18 @@ async function send(url: string, init: RequestInit): Promise<Response> {
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const why = cause?.code ?? cause?.message ?? (err as Error).message;
-    throw new ClientError(`cannot reach ${new URL(url).origin}: ${why}`);
+    throw new ClientError('unreachable', `cannot reach ${new URL(url).origin}: ${why}`);
   }
 }
 
 async function jsonOf(res: Response, url: string): Promise<unknown> {
   const text = await res.text();
-  if (text.length > MAX_BODY) throw new ClientError(`${new URL(url).origin} answered with an oversized body`);
+  if (text.length > MAX_BODY) throw new ClientError('bad_answer', `${new URL(url).origin} answered with an oversized body`);
   if (text === '') return {};
   try {
     return JSON.parse(text);
   } catch {
-    throw new ClientError(`${url} answered ${res.status} with a body that is not JSON`);
+    throw new ClientError('bad_answer', `${url} answered ${res.status} with a body that is not JSON`);
   }
 }
 

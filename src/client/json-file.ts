@@ -16,16 +16,16 @@ export async function readJsonObject(file: string): Promise<JsonObject> {
     text = await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ClientError(`cannot read ${file}: ${(err as Error).message}`);
+    throw new ClientError('bad_file', `cannot read ${file}: ${(err as Error).message}`);
   }
   if (text.trim() === '') return {};
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new ClientError(`${file} is not valid JSON (${(err as Error).message}); fix or move it, it was left untouched`);
+    throw new ClientError('bad_file', `${file} is not valid JSON (${(err as Error).message}); fix or move it, it was left untouched`);
   }
-  if (!isObject(parsed)) throw new ClientError(`${file} does not hold a JSON object; fix or move it, it was left untouched`);
+  if (!isObject(parsed)) throw new ClientError('bad_file', `${file} does not hold a JSON object; fix or move it, it was left untouched`);
   return parsed;
 }
 

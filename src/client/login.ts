@@ -31,10 +31,10 @@ export interface LoginResult {
 export async function login(brokerInput: string, options: LoginOptions): Promise<LoginResult> {
   const broker = normaliseBrokerUrl(brokerInput);
   const info = await discover(broker);
-  if (!info.login) throw new ClientError(`${broker} has no sign-in for people configured; ask its operators`);
+  if (!info.login) throw new ClientError('refused', `${broker} has no sign-in for people configured; ask its operators`);
   const registries = (options.registries?.length ? options.registries : info.registries).map((r) => r.toLowerCase());
   if (options.configure?.length && registries.length === 0) {
-    throw new ClientError(`${broker} announces no registry to configure; name it with --registry <host[:port]>`);
+    throw new ClientError('invalid_input', `${broker} announces no registry to configure; name it with --registry <host[:port]>`);
   }
 
   const useBrowser = options.flow === 'browser' || (options.flow === 'auto' && canOpenBrowser(options.env));
@@ -84,8 +84,8 @@ async function pick(store: LoginStore, target: string | undefined): Promise<Logi
   const all = Object.values(data.logins);
   if (target === undefined) {
     if (all.length === 1 && all[0]) return all[0];
-    if (all.length === 0) throw new ClientError('not signed in to any broker');
-    throw new ClientError(`signed in to several brokers; name one: ${all.map((l) => l.broker).join(', ')}`);
+    if (all.length === 0) throw new ClientError('not_signed_in', 'not signed in to any broker');
+    throw new ClientError('invalid_input', `signed in to several brokers; name one: ${all.map((l) => l.broker).join(', ')}`);
   }
   const byRegistry = data.registries[target.toLowerCase()];
   if (byRegistry !== undefined && data.logins[byRegistry]) return data.logins[byRegistry];
@@ -96,7 +96,7 @@ async function pick(store: LoginStore, target: string | undefined): Promise<Logi
     broker = undefined;
   }
   const found = broker === undefined ? undefined : data.logins[broker];
-  if (!found) throw new ClientError(`not signed in to ${target}`);
+  if (!found) throw new ClientError('not_signed_in', `not signed in to ${target}`);
   return found;
 }
 
@@ -108,7 +108,7 @@ export async function logout(target: string | undefined, options: LogoutOptions)
     await revokeAtBroker(found.revocationEndpoint, found.refreshToken);
   } catch (err) {
     if (!options.forget) {
-      throw new ClientError(`${(err as Error).message}; the session is still stored: run \`portcullis logout\` again, or add --forget to drop it anyway`);
+      throw new ClientError('unreachable', `${(err as Error).message}; the session is still stored: run \`portcullis logout\` again, or add --forget to drop it anyway`);
     }
   }
   await store.remove(found.broker);

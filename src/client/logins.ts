@@ -41,7 +41,7 @@ export class LoginStore {
     const parsed = fileSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new ClientError(`${this.file} is damaged (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}); remove it and log in again`);
+      throw new ClientError('bad_file', `${this.file} is damaged (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}); remove it and log in again`);
     }
     return parsed.data;
   }

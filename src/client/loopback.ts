@@ -59,7 +59,7 @@ export async function listenForCallback(expectedState: string): Promise<Loopback
     if (error !== null) {
       const description = url.searchParams.get('error_description') ?? '';
       reply(200, 'Sign-in refused', `${escapeHtml(description || error)}. You can close this window.`);
-      return finish({ error: new ClientError(`sign-in refused (${error})${description ? `: ${description}` : ''}`) });
+      return finish({ error: new ClientError('refused', `sign-in refused (${error})${description ? `: ${description}` : ''}`) });
     }
     const code = url.searchParams.get('code');
     if (!code) return reply(400, 'No code', 'The broker sent no code.');
@@ -78,7 +78,7 @@ export async function listenForCallback(expectedState: string): Promise<Loopback
     redirectUri: `http://127.0.0.1:${port}/callback`,
     waitForCode(timeoutMs) {
       return new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => finish({ error: new ClientError(`no sign-in within ${Math.round(timeoutMs / 1000)} s; run the command again`) }), timeoutMs);
+        const timer = setTimeout(() => finish({ error: new ClientError('refused', `no sign-in within ${Math.round(timeoutMs / 1000)} s; run the command again`) }), timeoutMs);
         timer.unref();
         settle = {
           resolve: (code) => (clearTimeout(timer), resolve(code)),

@@ -18,7 +18,7 @@ export function parseGrant(answer: JsonAnswer): Grant {
   const parsed = grantSchema.safeParse(answer.body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ClientError(`the broker's token answer is incomplete (${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''})`);
+    throw new ClientError('bad_answer', `the broker's token answer is incomplete (${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''})`);
   }
   return parsed.data;
 }
@@ -26,5 +26,5 @@ export function parseGrant(answer: JsonAnswer): Grant {
 /** One line for a refused login request, naming the OAuth error code. */
 export function refusal(what: string, answer: JsonAnswer): ClientError {
   const { error, description } = oauthError(answer.body);
-  return new ClientError(`${what} refused (${answer.status} ${error})${description ? `: ${description}` : ''}`);
+  return new ClientError('refused', `${what} refused (${answer.status} ${error})${description ? `: ${description}` : ''}`);
 }
