@@ -12,6 +12,7 @@ import { builtinPresets } from '../providers/presets.js';
  * warnings are for a person to judge.
  */
 
+/** Built-in codes; presets add their own (`github-sub-format`, `email-unverified`). */
 export type LintCode =
   | 'shared-issuer-unpinned'
   | 'shared-issuer-scoped-by-template'
@@ -23,10 +24,11 @@ export type LintCode =
   | 'name-instead-of-id'
   | 'display-claim'
   | 'claim-type-mismatch'
-  | 'github-sub-format'
-  | 'email-unverified'
+  | 'template-ambiguous'
+  | 'deny-template-mutable'
   | 'anonymous-write'
-  | 'no-conditions';
+  | 'no-conditions'
+  | (string & {});
 
 export interface LintFinding {
   readonly code: LintCode;
@@ -78,9 +80,20 @@ function lintRule(rule: CompiledRule, presets: ReadonlyMap<string, ProviderPrese
       if (/^\*+$/.test(bare) || /^\*/.test(bare)) {
         if (isAllow) warn('overbroad-pattern', path, `${JSON.stringify(m.pattern)} matches repositories at the top level or any depth; start patterns with a fixed namespace (team/**)`);
       }
+      const ambiguous = ambiguousPlaceholder(m.pattern);
+      if (ambiguous !== undefined) {
+        error('template-ambiguous', path, `${ambiguous} in ${JSON.stringify(m.pattern)} must fill the rest of its path segment: follow it with "/" or end the pattern there, with no "*" before it in the segment (otherwise the value 12 also reaches 123)`);
+      }
       for (const cp of m.claimPaths) {
         const name = formatClaimPath(cp);
         const claim = preset?.claims[name];
+        if (!isAllow) {
+          // A deny's placeholder that cannot bind stands for `*`; a mutable value also moves with renames.
+          if (claim?.kind !== 'id') {
+            warn('deny-template-mutable', path, `\${${name}} in a deny is ${claim === undefined ? 'not a known immutable id' : `a mutable ${claim.kind} claim`}: a value that is not a lower-case path component (upper case, missing) makes the placeholder stand for "*", and a renamed value escapes the deny; prefer an immutable id claim`);
+          }
+          continue;
+        }
         if (preset === undefined) {
           warn('template-unchecked', path, `\${${name}} must be a lower-case repository path component or the grant never applies; prefer an immutable id claim`);
           continue;
@@ -118,17 +131,17 @@ function lintRule(rule: CompiledRule, presets: ReadonlyMap<string, ProviderPrese
       if (mismatch !== undefined) error('claim-type-mismatch', path, `${u.name} is a ${claim.type} claim but the condition compares with ${mismatch}; quote it or set asString: true`);
     });
 
-    if (preset.name === 'github-actions') {
-      uses.forEach((u, i) => {
-        if (u.name !== 'sub') return;
-        const texts = conditionTexts(u.condition);
-        if (texts.length > 0 && texts.every((t) => !t.includes('@'))) {
-          warn('github-sub-format', [...at, 'when', whenKeys[i] ?? i], 'GitHub also issues immutable subjects (repo:owner@<id>/repo@<id>:…) for new repositories; this condition will not match them. Prefer repository_owner_id/repository_id');
-        }
-      });
-    }
-    if (preset.name === 'google' && uses.some((u) => u.name === 'email') && !uses.some((u) => u.name === 'email_verified' && u.condition === true)) {
-      error('email-unverified', [...at, 'when'], 'matching on email requires email_verified: true');
+    for (const check of preset.lint) {
+      const report = check.level === 'error' ? error : warn;
+      if (check.kind === 'condition-text-contains') {
+        uses.forEach((u, i) => {
+          if (u.name !== check.claim) return;
+          const texts = conditionTexts(u.condition);
+          if (texts.length > 0 && texts.every((t) => !t.includes(check.contains))) report(check.code, [...at, 'when', whenKeys[i] ?? i], check.message);
+        });
+      } else if (uses.some((u) => u.name === check.claim) && !uses.some((u) => u.name === check.requires.claim && requiresValue(u.condition, check.requires.equals))) {
+        report(check.code, [...at, 'when'], check.message);
+      }
     }
   }
 
@@ -160,6 +173,25 @@ function whenPaths(rule: CompiledRule): (string | number)[] {
   const when = rule.input.when;
   if (when === undefined) return [];
   return Array.isArray(when) ? when.map((_, i) => i) : Object.keys(when);
+}
+
+const PLACEHOLDER_RE = /\$\{([^}]*)\}/g;
+
+/** The first placeholder that does not end its path segment, or has a `*` before it in the segment. */
+function ambiguousPlaceholder(pattern: string): string | undefined {
+  for (const m of pattern.matchAll(PLACEHOLDER_RE)) {
+    const after = pattern[m.index + m[0].length];
+    const segmentStart = pattern.lastIndexOf('/', m.index) + 1;
+    const before = pattern.slice(segmentStart, m.index).replace(PLACEHOLDER_RE, '');
+    if ((after !== undefined && after !== '/') || before.includes('*')) return m[0];
+  }
+  return undefined;
+}
+
+/** True when the condition requires exactly `value` (a bare value or `equals`, type-strict). */
+function requiresValue(c: ConditionInput, value: ScalarValue): boolean {
+  if (typeof c !== 'object') return c === value;
+  return c.equals === value && c.asString !== true;
 }
 
 function isExact(c: ConditionInput): boolean {

@@ -1,5 +1,7 @@
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
+import { MAX_CLAIM_VALUE_LENGTH } from './conditions.js';
 import type { Check, EvalContext } from './context.js';
+import { compileLinearRegex, type LinearRegex } from './regex.js';
 
 /**
  * CEL conditions (`cel: 'claims.repository_owner_id == "65"'`), compiled once.
@@ -8,6 +10,10 @@ import type { Check, EvalContext } from './context.js';
  * (`all`, `exists`, `map`, `filter`) nest into polynomial cost, so we bound
  * the expression size and allow no nested comprehensions. Any evaluation
  * error (a missing key, a type mismatch) or a non-true result means false.
+ *
+ * `matches()` runs on RE2 (linear time) instead of the library's JavaScript
+ * RegExp, which backtracks: the parsed expression's `matches` calls are
+ * pointed at our own function before type-checking.
  */
 
 export const MAX_CEL_LENGTH = 1024;
@@ -21,8 +27,34 @@ function environment(): Environment {
     .registerVariable('issuer', 'string')
     .registerVariable('subject', 'string')
     .registerVariable('service', 'string')
-    .registerVariable('clientIp', 'string');
+    .registerVariable('clientIp', 'string')
+    .registerFunction(`string.${LINEAR_MATCHES}(string): bool`, linearMatches);
   return env;
+}
+
+const LINEAR_MATCHES = 'matchesLinear';
+const regexCache = new Map<string, LinearRegex>();
+const REGEX_CACHE_LIMIT = 256;
+
+function linearMatches(text: string, pattern: string): boolean {
+  if (text.length > MAX_CLAIM_VALUE_LENGTH) throw new Error(`matches(): text longer than ${MAX_CLAIM_VALUE_LENGTH} characters`);
+  let re = regexCache.get(pattern);
+  if (re === undefined) {
+    re = compileLinearRegex(pattern);
+    if (regexCache.size >= REGEX_CACHE_LIMIT) regexCache.clear();
+    regexCache.set(pattern, re);
+  }
+  return re.matchesPart(text);
+}
+
+/** Points every `x.matches(re)` at the RE2 implementation; checks literal patterns now. */
+function useLinearMatches(node: ASTNode): void {
+  if (node.op === 'rcall' && node.args[0] === 'matches') {
+    (node.args as unknown[])[0] = LINEAR_MATCHES;
+    const pattern = node.args[2][0];
+    if (pattern?.op === 'value' && typeof pattern.args === 'string') compileLinearRegex(pattern.args);
+  }
+  for (const child of children(node)) useLinearMatches(child);
 }
 
 export function compileCel(expression: string): Check {
@@ -33,8 +65,13 @@ export function compileCel(expression: string): Check {
   } catch (err) {
     throw new Error(`CEL: ${firstLine(err)}`);
   }
+  try {
+    useLinearMatches(program.ast);
+  } catch (err) {
+    throw new Error(`CEL: ${firstLine(err)}`);
+  }
   const checked = program.check();
-  if (!checked.valid) throw new Error(`CEL: ${firstLine(checked.error)}`);
+  if (!checked.valid) throw new Error(`CEL: ${firstLine(checked.error).replaceAll(LINEAR_MATCHES, 'matches')}`);
   if (checked.type !== 'bool' && checked.type !== 'dyn') throw new Error(`CEL expression must be a bool, not ${checked.type}`);
   if (comprehensionDepth(program.ast) > 1) throw new Error('CEL: nested comprehensions (all/exists/map/filter inside another) are not allowed');
 

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { compileCel } from './cel.js';
 import type { CompiledGrant, CompiledPolicyData, CompiledRule, IssuerRules } from './compiled.js';
 import { buildIssuerRules } from './issuer-index.js';
-import { compileWhen, compileCondition, type ClaimCheck } from './conditions.js';
+import { compileWhen, type ClaimCheck } from './conditions.js';
 import type { Check } from './context.js';
-import { PolicyDocument, type GrantInput, type PolicyDocumentInput, type RuleInput } from './document.js';
+import { PolicyDocument, unsafeKeyIssues, type GrantInput, type PolicyDocumentInput, type RuleInput } from './document.js';
 import { PolicyError } from '../errors.js';
 import { evaluatePolicy, type DecisionTrace } from './evaluate.js';
 import { IssueCollector } from '../issues.js';
@@ -13,7 +13,7 @@ import { clientIpCheck, serviceCheck } from './request-checks.js';
 import { compileRepositoryPattern, type RepositoryMatcher } from './template.js';
 import type { Decision, Policy, PolicyRequest } from './types.js';
 import { zodIssues } from '../zod-issues.js';
-import { formatClaimPath, resolveClaim } from './claim-path.js';
+import { formatClaimPath, resolveClaim, type ClaimPath } from './claim-path.js';
 
 export interface CompileOptions {
   /** Where the document came from (a file path), for error messages. */
@@ -46,6 +46,8 @@ const ALIAS_RE = /^\$([A-Za-z][A-Za-z0-9_-]*)$/;
 
 /** Validates and compiles a parsed document. Throws PolicyError listing every problem. */
 export function compilePolicyDocument(doc: unknown, options: CompileOptions = {}): CompiledPolicy {
+  const unsafe = unsafeKeyIssues(doc);
+  if (unsafe.length > 0) throw new PolicyError(unsafe, options.source);
   const parsed = PolicyDocument.safeParse(doc);
   if (!parsed.success) throw new PolicyError(zodIssues(parsed.error.issues), options.source);
   const document = parsed.data;
@@ -120,22 +122,12 @@ function compileRule(input: RuleInput, index: number, options: CompileOptions, i
   }
   const grants = input.grants.flatMap((g, i) => compileGrant(g, [...at, 'grants', i], issues));
 
-  let untrustedGuard: Check | undefined;
-  const untrusted = preset?.untrustedEvents;
-  if (untrusted !== undefined && input.effect === 'allow' && input.allowUntrustedEvents !== true) {
-    const test = compileCondition({ oneOf: [...untrusted.oneOf] }, [...at, 'provider'], issues);
-    if (test !== undefined) {
-      const path = untrusted.claim;
-      untrustedGuard = {
-        label: `untrusted event: ${formatClaimPath(path)} in ${JSON.stringify(untrusted.oneOf)} (pull only)`,
-        // A token without the claim is treated as untrusted: fail closed.
-        test: (ctx) => {
-          const value = ctx.claims === undefined ? undefined : resolveClaim(ctx.claims, path);
-          return value === undefined || test(value);
-        },
-      };
-    }
-  }
+  // A rule that names a provider's issuer URL instead of `provider:` gets that
+  // provider's safe defaults (pull only for pull requests) for that issuer's tokens.
+  const presets = options.presets ?? NO_PRESETS;
+  const inferred = preset === undefined && input.anonymous !== true ? inferPresets(issuers, presets) : new Map<string, ProviderPreset>();
+  if (preset === undefined && new Set(inferred.values()).size === 1) preset = [...inferred.values()][0];
+  const untrustedGuard = input.effect === 'allow' && input.allowUntrustedEvents !== true ? untrustedEventGuard(input.provider === undefined ? inferred : preset, issuers) : undefined;
 
   if (issues.issues.length > before) return undefined;
   return {
@@ -152,6 +144,47 @@ function compileRule(input: RuleInput, index: number, options: CompileOptions, i
     grants,
     ...(input.tokenLifetime === undefined ? {} : { tokenLifetime: input.tokenLifetime }),
     ...(input.refreshLifetime === undefined ? {} : { refreshLifetime: input.refreshLifetime }),
+  };
+}
+
+/** The presets whose issuer the rule names, by issuer. */
+function inferPresets(issuers: readonly string[], presets: ReadonlyMap<string, ProviderPreset>): Map<string, ProviderPreset> {
+  const out = new Map<string, ProviderPreset>();
+  for (const iss of issuers) {
+    const p = [...presets.values()].find((candidate) => candidate.issuers.includes(iss));
+    if (p !== undefined) out.set(iss, p);
+  }
+  return out;
+}
+
+/**
+ * Holds for the preset's untrusted events (pull requests): the rule then grants
+ * pull only. The event claim must be a non-empty string outside the preset's
+ * list for the event to be trusted: a missing claim, `null`, `""`, an array or
+ * any other type is untrusted (fail closed). `from` is the rule's `provider:`
+ * (all its issuers), or the presets inferred per issuer URL.
+ */
+function untrustedEventGuard(from: ProviderPreset | ReadonlyMap<string, ProviderPreset> | undefined, issuers: readonly string[]): Check | undefined {
+  if (from === undefined) return undefined;
+  const byIssuer = new Map<string, { path: ClaimPath; listed: ReadonlySet<unknown> }>();
+  const labels: string[] = [];
+  for (const iss of issuers) {
+    const p = from instanceof Map ? from.get(iss) : (from as ProviderPreset);
+    const events = p?.untrustedEvents;
+    if (p === undefined || events === undefined) continue;
+    byIssuer.set(iss, { path: events.claim, listed: new Set<unknown>(events.oneOf) });
+    const label = `${formatClaimPath(events.claim)} in ${JSON.stringify(events.oneOf)}${from instanceof Map ? ` (preset ${p.name} inferred from the issuer)` : ''}`;
+    if (!labels.includes(label)) labels.push(label);
+  }
+  if (byIssuer.size === 0) return undefined;
+  return {
+    label: `untrusted event (pull only): ${labels.join('; ')}, or the claim missing or not a non-empty string`,
+    test: (ctx) => {
+      const guard = ctx.identity === null ? undefined : byIssuer.get(ctx.identity.issuer);
+      if (guard === undefined) return false;
+      const value = ctx.claims === undefined ? undefined : resolveClaim(ctx.claims, guard.path);
+      return typeof value !== 'string' || value === '' || guard.listed.has(value);
+    },
   };
 }
 

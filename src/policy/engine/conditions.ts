@@ -3,7 +3,7 @@ import { formatClaimPath, parseClaimPath, resolveClaim, type ClaimPath } from '.
 import type { Check } from './context.js';
 import { compileGlob } from './glob.js';
 import type { IssueCollector } from '../issues.js';
-import { compileAnchoredRegex } from './regex.js';
+import { compileLinearRegex } from './regex.js';
 
 /**
  * Claim conditions. Semantics that keep them fail-closed:
@@ -12,8 +12,13 @@ import { compileAnchoredRegex } from './regex.js';
  * - a missing claim fails every operator except `exists: false`, and `not`
  *   also requires the claim to be present;
  * - `any`/`all` need an array claim; `all` on an empty array is false;
- * - several operators in one object must all hold.
+ * - several operators in one object must all hold;
+ * - a string longer than MAX_CLAIM_VALUE_LENGTH counts as missing, so an
+ *   attacker-chosen value (a branch name) cannot make matching expensive.
  */
+
+/** Longest string claim value a condition looks at; longer ones count as missing. */
+export const MAX_CLAIM_VALUE_LENGTH = 1024;
 
 type ValueTest = (value: unknown) => boolean;
 
@@ -50,7 +55,9 @@ export function compileWhen(when: WhenInput, at: readonly PropertyKey[], issues:
 
 export function compileCondition(cond: ConditionInput, at: readonly PropertyKey[], issues: IssueCollector): ValueTest | undefined {
   if (typeof cond !== 'object') return (v) => v !== undefined && v === cond;
-  return compileOps(cond, at, issues);
+  const test = compileOps(cond, at, issues);
+  if (test === undefined) return undefined;
+  return (v) => test(typeof v === 'string' && v.length > MAX_CLAIM_VALUE_LENGTH ? undefined : v);
 }
 
 function compileOps(ops: ConditionOps, at: readonly PropertyKey[], issues: IssueCollector): ValueTest | undefined {
@@ -74,20 +81,23 @@ function compileOps(ops: ConditionOps, at: readonly PropertyKey[], issues: Issue
     );
   }
   if (ops.glob !== undefined) {
-    const re = compileGlob(ops.glob);
-    tests.push((v) => {
+    const source = ops.glob;
+    const re = issues.attempt([...at, 'glob'], () => compileGlob(source));
+    if (re === undefined) ok = false;
+    else
+      tests.push((v) => {
       const t = text(v);
       return t !== undefined && re.test(t);
     });
   }
   if (ops.regex !== undefined) {
     const source = ops.regex;
-    const re = issues.attempt([...at, 'regex'], () => compileAnchoredRegex(source));
+    const re = issues.attempt([...at, 'regex'], () => compileLinearRegex(source));
     if (re === undefined) ok = false;
     else
       tests.push((v) => {
         const t = text(v);
-        return t !== undefined && re.test(t);
+        return t !== undefined && re.matchesWhole(t);
       });
   }
   if (ops.exists !== undefined) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatPath, type PolicyIssue } from '../errors.js';
 
 /**
  * The policy document as written in YAML, validated with strict objects so a
@@ -159,3 +160,40 @@ export const PolicyDocument = z
     });
   });
 export type PolicyDocumentInput = z.infer<typeof PolicyDocument>;
+
+/**
+ * Keys that name JavaScript object machinery. Schema validation drops
+ * `__proto__` silently (a `when: {__proto__: …}` would turn into "no
+ * conditions", matching every token), so such keys are refused anywhere in a
+ * policy document, before validation, with the path named.
+ */
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const MAX_DOCUMENT_DEPTH = 64;
+
+export function unsafeKeyIssues(doc: unknown): PolicyIssue[] {
+  const issues: PolicyIssue[] = [];
+  const path: PropertyKey[] = []; // one stack for the walk: a policy of 10,000 rules has many nodes
+  const visit = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return;
+    if (path.length > MAX_DOCUMENT_DEPTH) {
+      issues.push({ path: formatPath(path), message: `nested deeper than ${MAX_DOCUMENT_DEPTH} levels` });
+      return;
+    }
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        path.push(i);
+        visit(node[i]);
+        path.pop();
+      }
+      return;
+    }
+    for (const key of Object.keys(node)) {
+      path.push(key);
+      if (UNSAFE_KEYS.has(key)) issues.push({ path: formatPath(path), message: `the key ${JSON.stringify(key)} is not allowed in a policy` });
+      else visit((node as Record<string, unknown>)[key]);
+      path.pop();
+    }
+  };
+  visit(doc);
+  return issues;
+}

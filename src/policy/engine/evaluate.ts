@@ -1,4 +1,4 @@
-import { ACTIONS_OF, ALL, grantActions, mergeScopes, type AccessEntry, type ResourceScope } from '../../registry/index.js';
+import { ACTIONS_OF, ALL, mergeScopes, type AccessEntry, type ResourceScope } from '../../registry/index.js';
 import type { CompiledGrant, CompiledPolicyData, CompiledRule } from './compiled.js';
 import type { Check, EvalContext } from './context.js';
 import { issuerCandidates } from './issuer-index.js';
@@ -7,12 +7,10 @@ import type { Decision, PolicyRequest } from './types.js';
 /**
  * Evaluation: union of the matching allow rules minus the matching deny rules
  * (deny wins per action; a deny of `*` removes everything), per requested
- * resource, then intersected with the request (`grantActions`). Only rules
+ * resource, then intersected with the request (`grantFor`). Only rules
  * indexed under the identity's issuer are looked at; anonymous requests see
  * only `anonymous: true` rules. Nothing matches → nothing granted.
  */
-
-/** Actions `*` stands for when a deny carves something out of it (the catalog has none besides `*`). */
 
 export interface CheckTrace {
   readonly label: string;
@@ -158,7 +156,8 @@ function applyGrant(
   if (!anyNameHasPrefix(grant, resources)) return;
   const tests: ((name: string) => boolean)[] = [];
   for (const m of grant.matchers) {
-    const t = m.bind(ctx.claims);
+    // A deny's placeholder that cannot bind stands for `*`: the deny still applies.
+    const t = rule.effect === 'deny' ? m.bindDeny(ctx.claims) : m.bind(ctx.claims);
     if (t !== undefined) tests.push(t);
   }
   if (tests.length === 0) return;
@@ -195,34 +194,60 @@ function record(rule: CompiledRule, r: ResourceState, actions: readonly string[]
   }
 }
 
+/**
+ * Actions that can be granted per resource type: the registry understands
+ * pull, push and delete on repositories and only `*` on the catalog. Anything
+ * else (an unknown action, another resource type) is never granted, whatever
+ * an allow of `*` says.
+ */
+function grantable(scope: ResourceScope): readonly string[] {
+  if (scope.type === 'repository') return REPOSITORY_ACTIONS;
+  if (scope.type === 'registry' && scope.name === 'catalog') return CATALOG_ACTIONS;
+  return NO_ACTIONS;
+}
+const REPOSITORY_ACTIONS: readonly string[] = [...(ACTIONS_OF.repository ?? [])].sort();
+const CATALOG_ACTIONS: readonly string[] = [ALL];
+const NO_ACTIONS: readonly string[] = [];
+
+/**
+ * requested ∩ (allowed − denied) for one resource. A request for `*` gets
+ * `["*"]` only when an allow of `*` covers the resource and no deny removed
+ * anything; otherwise the explicit list. Returns the actions written into the
+ * token and the concrete actions they stand for (for `matchedRules`).
+ */
+function grantFor(scope: ResourceScope, allowed: ReadonlySet<string>, denied: ReadonlySet<string>): { actions: string[]; covers: readonly string[] } {
+  const known = grantable(scope);
+  const allowAll = allowed.has(ALL);
+  const denyAll = denied.has(ALL);
+  const effective = known.filter((a) => (allowAll || allowed.has(a)) && !denyAll && !denied.has(a));
+  if (scope.actions.includes(ALL)) {
+    if (allowAll && denied.size === 0 && known.length > 0) return { actions: [ALL], covers: known };
+    const explicit = effective.filter((a) => a !== ALL);
+    return { actions: explicit, covers: explicit };
+  }
+  const actions = scope.actions.filter((a) => a !== ALL && effective.includes(a));
+  return { actions, covers: actions };
+}
+
+const NOTHING: ReadonlySet<string> = new Set();
+
 function resolveResource(r: ResourceState, contributors: Set<CompiledRule>): AccessEntry {
   const { scope, allow, deny } = r;
   const allowed = new Set(allow.keys());
-  const before = grantActions(scope.actions, allowed);
+  const { actions, covers } = grantFor(scope, allowed, new Set(deny.keys()));
 
-  let granted: Set<string>;
-  if (deny.has(ALL)) granted = new Set();
-  else if (allowed.has(ALL) && deny.size > 0) {
-    granted = new Set([...allowed, ...(ACTIONS_OF[scope.type] ?? [])]);
-    granted.delete(ALL);
-    for (const d of deny.keys()) granted.delete(d);
-  } else {
-    granted = allowed;
-    if (deny.size > 0) {
-      granted = new Set(allowed);
-      for (const d of deny.keys()) granted.delete(d);
-    }
-  }
-  const actions = grantActions(scope.actions, granted);
-
-  // Allow rules count when they granted an action that survived; deny rules when they removed one.
-  for (const a of actions) {
+  // Allow rules count when an action they allowed is in the result (also when it is written `*`).
+  for (const a of covers) {
     for (const rule of allow.get(a) ?? []) contributors.add(rule);
-    if (a !== ALL) for (const rule of allow.get(ALL) ?? []) contributors.add(rule);
+    for (const rule of allow.get(ALL) ?? []) contributors.add(rule);
   }
-  if (before.length > 0) {
-    for (const [d, rules] of deny) {
-      if (d === ALL || before.includes(ALL) || before.includes(d)) for (const rule of rules) contributors.add(rule);
+  // Deny rules count when they removed an action the request would otherwise have received.
+  if (deny.size > 0) {
+    const wouldHave = grantFor(scope, allowed, NOTHING).covers;
+    if (wouldHave.length > 0) {
+      for (const [d, rules] of deny) {
+        if (d === ALL || wouldHave.includes(d)) for (const rule of rules) contributors.add(rule);
+      }
     }
   }
   return { type: scope.type, name: scope.name, actions };

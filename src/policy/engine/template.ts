@@ -1,18 +1,23 @@
 import { isPathComponent } from '../../registry/index.js';
 import { parseClaimPath, resolveClaim, type ClaimPath } from './claim-path.js';
-import { compileGlob, escapeRegex, globToRegexSource, hasGlob } from './glob.js';
+import { globTokens, hasGlob, matcherFromTokens, type Token } from './glob.js';
 
 /**
  * Repository patterns: globs with `${claim}` placeholders, e.g.
  * `ci/${repository_owner_id}/${repository_id}/**`.
  *
  * A substituted value must be one valid repository path component (lower
- * case, no "/", no "..", nothing outside the distribution grammar). Any other
- * value makes the grant not apply: a claim can narrow a grant, never widen it.
- * Values are escaped before they join the pattern, so they never act as globs.
+ * case, no "/", no "..", nothing outside the distribution grammar). Values are
+ * spliced in as literals, so they never act as globs. A value that is missing
+ * or not a path component cannot bind:
+ * - in an allow rule the pattern does not apply (a claim can narrow a grant, never widen it);
+ * - in a deny rule the placeholder stands for `*` (any run of characters
+ *   within one path component), so no claim value can slip past a deny.
  */
 
 type Part = { readonly kind: 'glob'; readonly source: string } | { readonly kind: 'claim'; readonly path: ClaimPath };
+
+type NameTest = (name: string) => boolean;
 
 export interface RepositoryMatcher {
   /** The pattern as written. */
@@ -20,8 +25,10 @@ export interface RepositoryMatcher {
   /** Literal text every matching name starts with (up to the first `*` or `${`); may be empty. */
   readonly literalPrefix: string;
   readonly claimPaths: readonly ClaimPath[];
-  /** Substitutes the claims; undefined when a value is missing or not a valid path component. */
-  bind(claims: Readonly<Record<string, unknown>> | undefined): ((name: string) => boolean) | undefined;
+  /** Substitutes the claims; undefined when a value is missing or not a valid path component (allow rules). */
+  bind(claims: Readonly<Record<string, unknown>> | undefined): NameTest | undefined;
+  /** Substitutes the claims; a value that cannot bind stands for `*` (deny rules). */
+  bindDeny(claims: Readonly<Record<string, unknown>> | undefined): NameTest;
 }
 
 const PLACEHOLDER_RE = /\$\{([^}]*)\}/g;
@@ -40,36 +47,51 @@ export function compileRepositoryPattern(pattern: string): RepositoryMatcher {
     last = m.index + m[0].length;
   }
   pushLiteral(parts, pattern, pattern.slice(last));
+  checkCanMatch(pattern);
   const claimPaths = parts.flatMap((p) => (p.kind === 'claim' ? [p.path] : []));
+  const literalPrefix = literalPrefixOf(pattern);
 
   if (claimPaths.length === 0) {
-    const test = hasGlob(pattern) ? regexTest(compileGlob(pattern)) : (name: string) => name === pattern;
-    return { pattern, literalPrefix: literalPrefixOf(pattern), claimPaths, bind: () => test };
+    const test = hasGlob(pattern) ? matcherFromTokens(globTokens(pattern)) : (name: string) => name === pattern;
+    return { pattern, literalPrefix, claimPaths, bind: () => test, bindDeny: () => test };
   }
 
-  const fast = prefixTemplate(pattern, parts, claimPaths);
-  if (fast !== undefined) return fast;
+  // A matcher per combination of spliced values; bounded, because values come from tokens. Created on first use.
+  let cache: Map<string, NameTest> | undefined;
+  const spliced = (values: readonly (string | undefined)[]): NameTest => {
+    cache ??= new Map();
+    const key = values.map((v) => v ?? '*').join('/'); // "/" cannot occur inside a value, "*" not in a bound one
+    const hit = cache.get(key);
+    if (hit !== undefined) return hit;
+    const tokens: Token[] = [];
+    let i = 0;
+    parts.forEach((p, n) => {
+      if (p.kind === 'glob') tokens.push(...globTokens(p.source, n === 0 || (parts[n - 1] as Part).kind === 'glob'));
+      else {
+        const v = values[i++];
+        tokens.push(v === undefined ? { kind: 'star' } : { kind: 'lit', text: v });
+      }
+    });
+    const test = matcherFromTokens(tokens);
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(key, test);
+    return test;
+  };
 
-  // A wildcard before a placeholder: the regex depends on the values; cache a bounded number of them.
-  const cache = new Map<string, (name: string) => boolean>();
+  const fast = prefixTemplate(parts);
   return {
     pattern,
-    literalPrefix: literalPrefixOf(pattern),
+    literalPrefix,
     claimPaths,
     bind(claims) {
       const values = boundValues(claims, claimPaths);
-      if (values === undefined) return undefined;
-      const key = values.join('/'); // "/" cannot occur inside a value
-      const hit = cache.get(key);
-      if (hit !== undefined) return hit;
-      let i = 0;
-      const source = parts
-        .map((p, n) => (p.kind === 'glob' ? globToRegexSource(p.source, n === 0) : escapeRegex(values[i++] as string)))
-        .join('');
-      const test = regexTest(new RegExp(`^(?:${source})$`));
-      if (cache.size >= CACHE_LIMIT) cache.clear();
-      cache.set(key, test);
-      return test;
+      if (values.includes(undefined)) return undefined;
+      return fast === undefined ? spliced(values) : fast(values as string[]);
+    },
+    bindDeny(claims) {
+      const values = boundValues(claims, claimPaths);
+      if (fast !== undefined && !values.includes(undefined)) return fast(values as string[]);
+      return spliced(values);
     },
   };
 }
@@ -77,10 +99,10 @@ export function compileRepositoryPattern(pattern: string): RepositoryMatcher {
 /**
  * The common shape `literal/${claim}/…/${claim}<glob>`: no wildcard before the
  * last placeholder. The bound values then only form a literal prefix, and the
- * tail glob compiles once: no regex per distinct claim value (a fleet has
- * thousands of repository ids, which would thrash a cache of bound regexes).
+ * tail glob compiles once: no matcher per distinct claim value (a fleet has
+ * thousands of repository ids, which would thrash a cache).
  */
-function prefixTemplate(pattern: string, parts: readonly Part[], claimPaths: readonly ClaimPath[]): RepositoryMatcher | undefined {
+function prefixTemplate(parts: readonly Part[]): ((values: readonly string[]) => NameTest) | undefined {
   let last = -1;
   for (let n = 0; n < parts.length; n++) if ((parts[n] as Part).kind === 'claim') last = n;
   const head = parts.slice(0, last + 1);
@@ -89,36 +111,22 @@ function prefixTemplate(pattern: string, parts: readonly Part[], claimPaths: rea
     .slice(last + 1)
     .map((p) => (p.kind === 'glob' ? p.source : ''))
     .join('');
-  const tailRe = hasGlob(tail) ? new RegExp(`^(?:${globToRegexSource(tail, false)})$`) : undefined;
-  return {
-    pattern,
-    literalPrefix: literalPrefixOf(pattern),
-    claimPaths,
-    bind(claims) {
-      const values = boundValues(claims, claimPaths);
-      if (values === undefined) return undefined;
-      let prefix = '';
-      let i = 0;
-      for (const p of head) prefix += p.kind === 'glob' ? p.source : (values[i++] as string);
-      if (tailRe === undefined) {
-        const expected = prefix + tail;
-        return (name) => name === expected;
-      }
-      return (name) => name.startsWith(prefix) && tailRe.test(name.slice(prefix.length));
-    },
+  const tailTest = hasGlob(tail) ? matcherFromTokens(globTokens(tail, false)) : undefined;
+  return (values) => {
+    let prefix = '';
+    let i = 0;
+    for (const p of head) prefix += p.kind === 'glob' ? p.source : (values[i++] as string);
+    if (tailTest === undefined) {
+      const expected = prefix + tail;
+      return (name) => name === expected;
+    }
+    return (name) => name.startsWith(prefix) && tailTest(name.slice(prefix.length));
   };
 }
 
-/** The template values of `claims`, in placeholder order; undefined when any is missing or not a path component. */
-function boundValues(claims: Readonly<Record<string, unknown>> | undefined, claimPaths: readonly ClaimPath[]): string[] | undefined {
-  if (claims === undefined) return undefined;
-  const values: string[] = [];
-  for (const path of claimPaths) {
-    const value = templateValue(resolveClaim(claims, path));
-    if (value === undefined) return undefined;
-    values.push(value);
-  }
-  return values;
+/** The template values of `claims`, in placeholder order; undefined where missing or not a path component. */
+function boundValues(claims: Readonly<Record<string, unknown>> | undefined, claimPaths: readonly ClaimPath[]): (string | undefined)[] {
+  return claimPaths.map((path) => (claims === undefined ? undefined : templateValue(resolveClaim(claims, path))));
 }
 
 function literalPrefixOf(pattern: string): string {
@@ -135,8 +143,22 @@ function pushLiteral(parts: Part[], pattern: string, literal: string): void {
   parts.push({ kind: 'glob', source: literal });
 }
 
-function regexTest(re: RegExp): (name: string) => boolean {
-  return (name) => re.test(name);
+/**
+ * Refuses patterns no repository name can match: an empty segment (`team//a`,
+ * `/team`, `team/`), `***` (not defined), or a literal segment that is not a
+ * valid path component (`team/-a`, `a..b`).
+ */
+function checkCanMatch(pattern: string): void {
+  const shape = pattern.replace(PLACEHOLDER_RE, 'x');
+  const never = (why: string): Error => new Error(`${JSON.stringify(pattern)} can never match a repository: ${why}`);
+  if (shape.includes('***')) throw never('"***" is not defined (use "*" within a segment or "**" across segments)');
+  const segments = shape.split('/');
+  if (segments.some((s) => s === '')) throw never('it has an empty path segment (a leading, trailing or doubled "/")');
+  const placeholderAt = pattern.replace(PLACEHOLDER_RE, '\u0000').split('/');
+  segments.forEach((s, i) => {
+    if (hasGlob(s) || (placeholderAt[i] ?? '').includes('\u0000')) return;
+    if (!isPathComponent(s)) throw never(`${JSON.stringify(s)} is not a repository path component (lower-case letters and digits, separated by ".", "_", "__" or "-")`);
+  });
 }
 
 /** A claim value usable inside a repository name, or undefined. Non-negative integers are allowed (GitLab ids). */

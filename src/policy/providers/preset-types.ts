@@ -31,4 +31,24 @@ export interface ProviderPreset {
   readonly claims: Readonly<Record<string, PresetClaim>>;
   /** When this claim has one of these values, allow rules grant pull only unless `allowUntrustedEvents: true`. */
   readonly untrustedEvents?: { readonly claim: ClaimPath; readonly oneOf: readonly ScalarValue[] };
+  /** Provider-specific lint checks, as data read by the generic lint. */
+  readonly lint: readonly PresetLintCheck[];
 }
+
+/**
+ * A lint check a preset asks for. Kinds:
+ * - `condition-text-contains`: a condition on `claim` whose texts (equals,
+ *   oneOf, glob) all lack `contains` (GitHub `sub` without the immutable `@` form);
+ * - `condition-requires`: a rule with a condition on `claim` must also require
+ *   `requires.claim` to equal `requires.equals` (Google `email` needs `email_verified: true`).
+ */
+export type PresetLintCheck =
+  | { readonly kind: 'condition-text-contains'; readonly code: string; readonly level: 'error' | 'warning'; readonly claim: string; readonly contains: string; readonly message: string }
+  | {
+      readonly kind: 'condition-requires';
+      readonly code: string;
+      readonly level: 'error' | 'warning';
+      readonly claim: string;
+      readonly requires: { readonly claim: string; readonly equals: ScalarValue };
+      readonly message: string;
+    };

@@ -11,6 +11,9 @@ import { zodIssues } from '../zod-issues.js';
 /** The preset YAML files beside this loader; the build copies them next to the compiled loader in dist/. */
 export const BUILTIN_PRESETS_DIR = fileURLToPath(new URL('./presets/', import.meta.url));
 
+const LintCodeName = z.string().regex(/^[a-z][a-z0-9-]*$/);
+const LintLevel = z.enum(['error', 'warning']);
+
 const PresetFile = z.strictObject({
   name: z.string().regex(/^[a-z0-9-]+$/),
   description: z.string(),
@@ -19,6 +22,21 @@ const PresetFile = z.strictObject({
   tenantClaims: z.array(z.string().min(1)),
   untrustedEvents: z
     .strictObject({ claim: z.string().min(1), oneOf: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1) })
+    .optional(),
+  lint: z
+    .array(
+      z.discriminatedUnion('kind', [
+        z.strictObject({ kind: z.literal('condition-text-contains'), code: LintCodeName, level: LintLevel, claim: z.string().min(1), contains: z.string().min(1), message: z.string().min(1) }),
+        z.strictObject({
+          kind: z.literal('condition-requires'),
+          code: LintCodeName,
+          level: LintLevel,
+          claim: z.string().min(1),
+          requires: z.strictObject({ claim: z.string().min(1), equals: z.union([z.string(), z.number(), z.boolean()]) }),
+          message: z.string().min(1),
+        }),
+      ]),
+    )
     .optional(),
   claims: z.record(
     z.string().min(1),
@@ -49,6 +67,9 @@ export function parsePreset(doc: unknown, source?: string): ProviderPreset {
     sharedIssuer: p.sharedIssuer,
     tenantClaims: p.tenantClaims.map(canon),
     claims,
+    lint: (p.lint ?? []).map((c) =>
+      c.kind === 'condition-requires' ? { ...c, claim: canon(c.claim), requires: { ...c.requires, claim: canon(c.requires.claim) } } : { ...c, claim: canon(c.claim) },
+    ),
     ...(p.untrustedEvents === undefined ? {} : { untrustedEvents: { claim: parseClaimPath(p.untrustedEvents.claim), oneOf: p.untrustedEvents.oneOf } }),
   };
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { compilePolicyDocument, type CompileOptions, type CompiledPolicy } from '../engine/compile.js';
 import { builtinPresets } from '../providers/presets.js';
-import { PolicyDocument } from '../engine/document.js';
+import { PolicyDocument, unsafeKeyIssues } from '../engine/document.js';
 import { PolicyError, type PolicyIssue } from '../errors.js';
 import { zodIssues } from '../zod-issues.js';
 
@@ -49,6 +49,12 @@ export async function loadPolicyFile(path: string, options: Omit<CompileOptions,
     } catch (err) {
       if (!(err instanceof PolicyError)) throw err;
       issues.push(...err.issues.map((i) => ({ ...i, path: prefix(file, i.path) })));
+      continue;
+    }
+    // Checked before validation, which would drop a `__proto__` key silently.
+    const unsafe = unsafeKeyIssues(doc);
+    if (unsafe.length > 0) {
+      issues.push(...unsafe.map((i) => ({ ...i, path: prefix(file, i.path) })));
       continue;
     }
     const parsed = PolicyDocument.safeParse(doc);
