@@ -72,6 +72,10 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     logger: { warn: (obj, msg) => logger.warn(obj, msg) },
     ...(options.now ? { now: options.now } : {}),
   });
+  // Static key sets are imported (by jose, asynchronously) before serving: an unusable one is a configuration error.
+  await verifier.ready().catch((error: unknown) => {
+    throw new ConfigError(`issuers: ${error instanceof Error ? error.message : String(error)}`);
+  });
 
   const issuerAliases: Record<string, string> = devIssuer ? { dev: devIssuer.issuer } : {};
   const metrics = config.metrics.enabled ? new Metrics() : undefined;

@@ -157,7 +157,7 @@ function generateCommand(parent: Command): void {
         out(command, `alg: ${options.alg}\n`);
         out(command, `libtrust-kid: ${libtrustKeyId(privateKey)}\n`);
         out(command, `thumbprint: ${distributionThumbprint(privateKey)}\n`);
-        const standard = jwkThumbprint(privateKey);
+        const standard = await jwkThumbprint(privateKey);
         if (standard !== distributionThumbprint(privateKey)) out(command, `rfc7638-thumbprint: ${standard}\n`);
       }),
     );

@@ -40,6 +40,26 @@ const issuerEntry = z.strictObject({
     .strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1) })
     .optional()
     .describe('static JWKS for air-gapped issuers: no network at all'),
+  allowedTypes: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('`typ` header values accepted besides none and JWT; e.g. at+jwt marks an access token, refused unless listed'),
+  authorizedParties: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe('accepted `azp` values (default: the audiences); a token naming audiences besides ours must carry one'),
+  maxTokenLifetime: z.number().int().positive().default(86_400).describe('seconds; refuse tokens whose exp - iat is longer'),
+  jwksMaxStale: z
+    .number()
+    .int()
+    .positive()
+    .default(86_400)
+    .describe('seconds past the 10 min key cache during which keys are still used while refetching fails'),
+  exchangeOnly: z
+    .boolean()
+    .default(false)
+    .describe('accept this issuer\'s ID tokens only through the RFC 8693 token exchange, not presented directly on /token'),
 });
 
 const redisNode = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) });

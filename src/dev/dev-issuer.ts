@@ -2,10 +2,22 @@
  * DEVELOPMENT ONLY: a local OIDC issuer for trying Portcullis without a CI provider.
  * Anyone who can read `dev-issuer-key.pem` can mint identities for it; never trust it in production.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { IssuerConfig, JwksDocument } from '../identity/issuer-registry.js';
+import type { IssuerConfig, JwksDocument } from '../identity/index.js';
+import {
+  KeyError,
+  createTokenSigner,
+  exists,
+  exportPrivateKeyPem,
+  generateSigningKey,
+  jwkThumbprint,
+  parsePrivateKeyPem,
+  publicJwk,
+  writeFileExclusive,
+  type TokenSigner,
+} from '../keys/index.js';
 
 export const DEV_ISSUER_KEY_FILE = 'dev-issuer-key.pem';
 export const DEV_ISSUER_DEFAULT_AUDIENCE = 'portcullis';
@@ -18,33 +30,26 @@ export interface DevMintOptions {
   subject?: string;
 }
 
+/** Key persistence is keys/'s: written whole, mode 0600, never over an existing file. */
 async function loadOrCreateKey(path: string): Promise<KeyObject> {
-  try {
-    await stat(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+  if (!(await exists(path))) {
     try {
-      // 'wx' creates the file only if absent, so two processes starting together keep one key.
-      await writeFile(path, pem, { mode: 0o600, flag: 'wx' });
-    } catch (writeError) {
-      if ((writeError as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError;
+      await writeFileExclusive(path, exportPrivateKeyPem(await generateSigningKey('ES256')), 0o600);
+    } catch (error) {
+      // Another process starting at the same time won the race: use its key.
+      if (!(error instanceof KeyError && error.code === 'file_exists')) throw error;
     }
   }
   if (process.platform !== 'win32' && ((await stat(path)).mode & 0o077) !== 0) {
     throw new Error(`${path} is readable by other users; run chmod 600 on it`);
   }
-  const key = createPrivateKey(await readFile(path));
-  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    throw new Error(`${path} is not an EC P-256 private key`);
-  }
-  return key;
+  return parsePrivateKeyPem(await readFile(path, 'utf8'), 'ES256', path);
 }
 
 export class DevIssuer {
   private constructor(
     readonly issuer: string,
-    private readonly privateKey: KeyObject,
+    private readonly signer: TokenSigner,
     private readonly publicJwk: Readonly<Record<string, unknown>>,
     readonly kid: string,
   ) {}
@@ -55,14 +60,10 @@ export class DevIssuer {
     if (!URL.canParse(issuer)) throw new Error(`dev issuer URL ${issuerUrl} is not an absolute URL`);
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const privateKey = await loadOrCreateKey(join(dataDir, DEV_ISSUER_KEY_FILE));
-    const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
     // RFC 7638 thumbprint: stable across restarts, changes only with the key.
-    const thumbprint = createHash('sha256')
-      .update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }))
-      .digest('base64url');
-    const kid = `dev-${thumbprint}`;
-    const publicJwk = Object.freeze({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, kid, alg: 'ES256', use: 'sig' });
-    return new DevIssuer(issuer, privateKey, publicJwk, kid);
+    const kid = `dev-${await jwkThumbprint(privateKey)}`;
+    const jwk = Object.freeze(await publicJwk(privateKey, { kid, alg: 'ES256' }));
+    return new DevIssuer(issuer, createTokenSigner({ alg: 'ES256', privateKey, kid }), jwk, kid);
   }
 
   jwks(): JwksDocument {
@@ -97,10 +98,7 @@ export class DevIssuer {
     };
     if (opts.subject !== undefined) payload.sub = opts.subject;
     if (opts.audience !== undefined) payload.aud = opts.audience;
-    const header = { alg: 'ES256', typ: 'JWT', kid: this.kid };
-    const signingInput = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-    const signature = sign('sha256', Buffer.from(signingInput), { key: this.privateKey, dsaEncoding: 'ieee-p1363' });
-    return `${signingInput}.${signature.toString('base64url')}`;
+    return this.signer.sign(payload);
   }
 }
 

@@ -48,13 +48,21 @@ export function checkClaims(payload: Readonly<Record<string, unknown>>, issuer: 
     throw new IdentityError('not_yet_valid', `token is not valid for another ${Math.round(nbf - nowSeconds)} s (nbf; clock skew allowed: ${skew} s)`);
   }
 
+  // Required (OIDC Core §2): without it neither the token's lifetime nor its age can be bounded.
   const iat = numericDate(payload, 'iat');
-  if (iat !== undefined && iat > nowSeconds + skew) {
+  if (iat === undefined) throw new IdentityError('missing_claim', 'token has no iat claim');
+  if (iat > nowSeconds + skew) {
     throw new IdentityError('issued_in_future', `token was issued ${Math.round(iat - nowSeconds)} s in the future (clock skew allowed: ${skew} s); check the clocks`);
+  }
+  // A lifetime no issuer we know uses: a mis-minted token, or times written in milliseconds.
+  if (exp - iat > issuer.maxTokenLifetime) {
+    throw new IdentityError(
+      'lifetime_too_long',
+      `token lifetime (exp - iat) is ${Math.round(exp - iat)} s; issuer ${JSON.stringify(issuer.id)} accepts at most ${issuer.maxTokenLifetime} s`,
+    );
   }
   let validUntil = exp;
   if (issuer.maxTokenAge !== undefined) {
-    if (iat === undefined) throw new IdentityError('missing_claim', `issuer ${JSON.stringify(issuer.id)} sets maxTokenAge, so tokens need an iat claim`);
     if (nowSeconds - iat > issuer.maxTokenAge + skew) {
       throw new IdentityError('too_old', `token was issued ${Math.round(nowSeconds - iat)} s ago; issuer ${JSON.stringify(issuer.id)} accepts at most ${issuer.maxTokenAge} s`);
     }
@@ -77,6 +85,8 @@ export function checkClaims(payload: Readonly<Record<string, unknown>>, issuer: 
     );
   }
 
+  checkAuthorizedParty(payload.azp, audiences, issuer);
+
   const sub = payload.sub;
   if (typeof sub !== 'string' || sub.length === 0) throw new IdentityError('missing_claim', 'token has no sub claim (a non-empty string)');
 
@@ -84,4 +94,26 @@ export function checkClaims(payload: Readonly<Record<string, unknown>>, issuer: 
   if (jti !== undefined && typeof jti !== 'string') throw new IdentityError('malformed', 'claim jti is not a string');
 
   return { subject: sub, expiresAt: exp, tokenId: jti, validUntil };
+}
+
+/**
+ * OIDC Core 3.1.3.7: a token that also names other audiences was issued to whoever `azp`
+ * says, so `azp` must be there and be a party we accept; any `azp` present must be one.
+ */
+function checkAuthorizedParty(azp: unknown, audiences: readonly string[], issuer: TrustedIssuer): void {
+  const foreign = audiences.some((value) => !issuer.audiences.has(value));
+  if (azp === undefined) {
+    if (!foreign) return;
+    throw new IdentityError(
+      'wrong_authorized_party',
+      `token names audiences besides ours but no azp; issuer ${JSON.stringify(issuer.id)} needs azp to be one of ${listAudiences(issuer.authorizedParties)}`,
+    );
+  }
+  if (typeof azp !== 'string') throw new IdentityError('malformed', 'claim azp is not a string');
+  if (!issuer.authorizedParties.has(azp)) {
+    throw new IdentityError(
+      'wrong_authorized_party',
+      `token azp ${quote(azp)} is not accepted for issuer ${JSON.stringify(issuer.id)}; expected one of ${listAudiences(issuer.authorizedParties)}`,
+    );
+  }
 }

@@ -9,11 +9,12 @@ import { assertFetchableUrl, fetchBounded, type FetchLike, type FetchLimits } fr
 /** A client id is required by openid-client's API; discovery never sends it. */
 const DISCOVERY_CLIENT_ID = 'portcullis-identity-verifier';
 
-export async function discoverJwksUri(issuer: string, fetchImpl: FetchLike, limits: FetchLimits): Promise<string> {
+export async function discoverJwksUri(issuer: string, fetchImpl: FetchLike, limits: FetchLimits, signal?: AbortSignal): Promise<string> {
   const issuerUrl = assertFetchableUrl(issuer, 'issuer');
   const boundedFetch = (url: string, options: CustomFetchOptions): Promise<Response> => {
     assertFetchableUrl(url, 'discovery URL');
-    return fetchBounded(fetchImpl, url, limits, { headers: options.headers, signal: options.signal });
+    const signals = [options.signal, signal].filter((s): s is AbortSignal => s != null);
+    return fetchBounded(fetchImpl, url, limits, { headers: options.headers, ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}) });
   };
   let metadata: { issuer: string; jwks_uri?: string };
   try {

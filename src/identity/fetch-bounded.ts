@@ -84,8 +84,9 @@ export async function fetchJsonObject(
   fetchImpl: FetchLike,
   url: string,
   limits: FetchLimits,
+  signal?: AbortSignal,
 ): Promise<Record<string, unknown>> {
-  const response = await fetchBounded(fetchImpl, url, limits);
+  const response = await fetchBounded(fetchImpl, url, limits, signal ? { signal } : {});
   if (response.status !== 200) throw new Error(`GET ${url} answered HTTP ${response.status}`);
   let parsed: unknown;
   try {

@@ -1,11 +1,5 @@
 /** Public API of identity/: verify OIDC ID tokens from configured issuers. */
-import { IssuerRegistry, type IssuerConfig } from './issuer-registry.js';
-import { KeyStore, type IdentityLogger } from './jwks-cache.js';
-import type { FetchLike } from './fetch-bounded.js';
-import { DEFAULT_CACHE_ENTRIES, VerificationCache } from './verification-cache.js';
-import { OidcVerifier } from './verifier.js';
-
-export type { Identity, IdentityErrorCode, IdentityVerifier } from './types.js';
+export type { Identity, IdentityErrorCode, IdentityVerifier, Presentation, VerifyOptions } from './types.js';
 export { IdentityError } from './types.js';
 export {
   IssuerRegistry,
@@ -15,53 +9,12 @@ export {
   DEFAULT_ALGORITHMS,
   DEFAULT_CLOCK_SKEW_SECONDS,
   MAX_CLOCK_SKEW_SECONDS,
+  DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+  DEFAULT_JWKS_MAX_STALE_SECONDS,
 } from './issuer-registry.js';
 export type { IssuerConfig, JwksDocument, SupportedAlgorithm, TrustedIssuer } from './issuer-registry.js';
 export type { IdentityLogger, WarmResult } from './jwks-cache.js';
 export { VerificationCache, DEFAULT_CACHE_ENTRIES } from './verification-cache.js';
 export { OidcVerifier, hashToken } from './verifier.js';
 export { MAX_TOKEN_BYTES } from './jws.js';
-
-export interface CreateVerifierOptions {
-  /** Used for discovery and JWKS requests; default global fetch. */
-  fetch?: FetchLike;
-  /** Verification cache: default on with 10,000 entries; `false` turns it off. */
-  cache?: boolean | VerificationCache | { maxEntries: number };
-  /** Milliseconds since the epoch (Date.now-compatible). */
-  now?: () => number;
-  logger?: IdentityLogger;
-  /** Freshness of fetched keys; default 10 min. */
-  jwksTtlMs?: number;
-  /** Minimum time between fetches for one issuer; default 30 s. */
-  refetchIntervalMs?: number;
-  /** Per-request timeout for discovery and JWKS; default 5 s. */
-  fetchTimeoutMs?: number;
-  /** Response size cap for discovery and JWKS; default 256 KiB. */
-  maxResponseBytes?: number;
-}
-
-/**
- * Build a verifier. Throws IssuerConfigError (or Error for an unusable static JWKS) on bad
- * configuration, so a broken trust setup fails at start rather than per request.
- */
-export function createVerifier(issuers: readonly IssuerConfig[], options: CreateVerifierOptions = {}): OidcVerifier {
-  const registry = new IssuerRegistry(issuers);
-  const keys = new KeyStore(registry.entries, {
-    fetch: options.fetch,
-    now: options.now,
-    logger: options.logger,
-    ttlMs: options.jwksTtlMs,
-    refetchIntervalMs: options.refetchIntervalMs,
-    limits: { timeoutMs: options.fetchTimeoutMs ?? 5_000, maxBytes: options.maxResponseBytes ?? 256 * 1024 },
-  });
-  const cacheOption = options.cache ?? true;
-  const cache =
-    cacheOption === false
-      ? undefined
-      : cacheOption === true
-        ? new VerificationCache(DEFAULT_CACHE_ENTRIES)
-        : cacheOption instanceof VerificationCache
-          ? cacheOption
-          : new VerificationCache(cacheOption.maxEntries);
-  return new OidcVerifier(registry, keys, cache, options.now);
-}
+export { createVerifier, type CreateVerifierOptions } from './create-verifier.js';

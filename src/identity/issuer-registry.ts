@@ -6,6 +6,7 @@ import { PortcullisError } from '../lib/index.js';
  * regular expressions in which `*` stands for one run of [A-Za-z0-9_-] (never `.` or `/`).
  */
 import { assertFetchableUrl } from './fetch-bounded.js';
+import { wildcardCoversRegistrableDomain } from './registrable-domain.js';
 
 /** A JSON Web Key Set as published at a jwks_uri. */
 export interface JwksDocument {
@@ -29,6 +30,10 @@ export type SupportedAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
 export const DEFAULT_ALGORITHMS: readonly SupportedAlgorithm[] = ['RS256', 'ES256'];
 export const DEFAULT_CLOCK_SKEW_SECONDS = 60;
 export const MAX_CLOCK_SKEW_SECONDS = 300;
+/** Longest `exp - iat` accepted by default: a day. Also catches times written in milliseconds. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 86_400;
+/** How long keys from the last good JWKS fetch stay usable while refetching fails. */
+export const DEFAULT_JWKS_MAX_STALE_SECONDS = 86_400;
 
 /** One trusted issuer as written in configuration. */
 export interface IssuerConfig {
@@ -50,6 +55,22 @@ export interface IssuerConfig {
   jwks?: JwksDocument;
   /** Discover jwks_uri from <issuer>/.well-known/openid-configuration; default true unless jwksUri or jwks is set. */
   discovery?: boolean;
+  /**
+   * `typ` header values accepted besides none and `JWT` (compared case-insensitively, an
+   * `application/` prefix ignored). Another type, e.g. `at+jwt`, marks another kind of token.
+   */
+  allowedTypes?: string[];
+  /**
+   * Accepted `azp` values. A token naming audiences other than ours must carry one of these; a
+   * token with any `azp` must name one of these. Default: the entry's audiences.
+   */
+  authorizedParties?: string[];
+  /** Refuse tokens whose `exp - iat` exceeds this many seconds; default 86400. */
+  maxTokenLifetime?: number;
+  /** Keys from the last good JWKS fetch are used at most this long while refetching fails; default 86400 s. */
+  jwksMaxStale?: number;
+  /** Accept this issuer's tokens only through the RFC 8693 token exchange, never presented directly. */
+  exchangeOnly?: boolean;
 }
 
 /** A validated IssuerConfig with defaults applied. */
@@ -64,6 +85,13 @@ export interface TrustedIssuer {
   readonly jwksUri: string | undefined;
   readonly jwks: JwksDocument | undefined;
   readonly discovery: boolean;
+  /** Normalised (lowercase, no `application/` prefix) `typ` values accepted besides none and `jwt`. */
+  readonly allowedTypes: ReadonlySet<string>;
+  readonly authorizedParties: ReadonlySet<string>;
+  readonly maxTokenLifetime: number;
+  /** Milliseconds. */
+  readonly jwksMaxStaleMs: number;
+  readonly exchangeOnly: boolean;
 }
 
 /** A trust configuration that cannot work; raised at start, never per request. */
@@ -99,9 +127,9 @@ function validate(config: IssuerConfig): TrustedIssuer {
   if (wildcard) {
     // `*` may stand for a host label (EKS regions) but never for the registrable domain.
     const host = /^https?:\/\/([^/:?#]*)/.exec(config.issuer)?.[1] ?? '';
-    const labels = host.split('.');
-    if (labels.length < 3 || labels.slice(-2).some((label) => label.includes('*'))) {
-      throw new IssuerConfigError(`${where}: the wildcard may not cover the registrable domain in ${config.issuer}`);
+    const why = wildcardCoversRegistrableDomain(host);
+    if (why !== undefined) {
+      throw new IssuerConfigError(`${where}: the wildcard may not cover the registrable domain in ${config.issuer}: ${why}`);
     }
   }
 
@@ -127,6 +155,26 @@ function validate(config: IssuerConfig): TrustedIssuer {
   }
   if (config.maxTokenAge !== undefined && (!Number.isFinite(config.maxTokenAge) || config.maxTokenAge <= 0)) {
     throw new IssuerConfigError(`${where}: maxTokenAge must be a positive number of seconds`);
+  }
+
+  const maxTokenLifetime = config.maxTokenLifetime ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
+  if (!Number.isFinite(maxTokenLifetime) || maxTokenLifetime <= 0) {
+    throw new IssuerConfigError(`${where}: maxTokenLifetime must be a positive number of seconds`);
+  }
+  const jwksMaxStale = config.jwksMaxStale ?? DEFAULT_JWKS_MAX_STALE_SECONDS;
+  if (!Number.isFinite(jwksMaxStale) || jwksMaxStale <= 0) {
+    throw new IssuerConfigError(`${where}: jwksMaxStale must be a positive number of seconds`);
+  }
+  const allowedTypes = config.allowedTypes ?? [];
+  if (!Array.isArray(allowedTypes) || !allowedTypes.every(isNonEmptyString)) {
+    throw new IssuerConfigError(`${where}: allowedTypes must be a list of non-empty strings`);
+  }
+  const authorizedParties = config.authorizedParties ?? config.audiences;
+  if (!Array.isArray(authorizedParties) || authorizedParties.length === 0 || !authorizedParties.every(isNonEmptyString)) {
+    throw new IssuerConfigError(`${where}: authorizedParties must be a non-empty list of non-empty strings`);
+  }
+  if (config.exchangeOnly !== undefined && typeof config.exchangeOnly !== 'boolean') {
+    throw new IssuerConfigError(`${where}: exchangeOnly must be true or false`);
   }
 
   if (config.jwks !== undefined && (typeof config.jwks !== 'object' || !Array.isArray(config.jwks.keys))) {
@@ -157,11 +205,23 @@ function validate(config: IssuerConfig): TrustedIssuer {
     jwksUri: config.jwksUri,
     jwks: config.jwks,
     discovery,
+    allowedTypes: new Set(allowedTypes.map(normaliseType)),
+    authorizedParties: new Set(authorizedParties),
+    maxTokenLifetime,
+    jwksMaxStaleMs: jwksMaxStale * 1000,
+    exchangeOnly: config.exchangeOnly ?? false,
   };
+}
+
+/** A `typ` value as compared: lowercase, `application/` prefix dropped (RFC 7515 §4.1.9). */
+export function normaliseType(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
 }
 
 export class IssuerRegistry {
   private readonly exact = new Map<string, TrustedIssuer>();
+  private readonly entriesById = new Map<string, TrustedIssuer>();
   private readonly patterns: { readonly pattern: RegExp; readonly entry: TrustedIssuer }[] = [];
   readonly entries: readonly TrustedIssuer[];
 
@@ -182,8 +242,14 @@ export class IssuerRegistry {
         this.exact.set(entry.issuer, entry);
       }
       entries.push(entry);
+      this.entriesById.set(entry.id, entry);
     }
     this.entries = entries;
+  }
+
+  /** The entry with this id. */
+  byId(id: string): TrustedIssuer | undefined {
+    return this.entriesById.get(id);
   }
 
   /** The entry trusting `iss`: exact match first, then patterns in configuration order. */

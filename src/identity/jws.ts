@@ -21,6 +21,8 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const BASE64URL_VALUE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 const malformed = (message: string): IdentityError => new IdentityError('malformed', message);
+/** Invalid UTF-8 is an error, not U+FFFD: two parsers must never read different claims from one token. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Decode base64url, refusing padding, foreign characters and non-canonical trailing bits. */
 export function decodeBase64url(segment: string, what: string): Buffer {
@@ -36,7 +38,7 @@ export function decodeBase64url(segment: string, what: string): Buffer {
 function decodeJsonObject(segment: string, what: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(decodeBase64url(segment, what).toString('utf8'));
+    value = JSON.parse(utf8.decode(decodeBase64url(segment, what)));
   } catch (error) {
     if (error instanceof IdentityError) throw error;
     throw malformed(`${what} is not JSON`);

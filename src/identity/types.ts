@@ -31,16 +31,35 @@ export type IdentityErrorCode =
   | 'issued_in_future'
   | 'wrong_audience'
   | 'missing_claim'
+  | 'wrong_type'
+  | 'wrong_authorized_party'
+  | 'lifetime_too_long'
+  | 'exchange_only'
   | 'jwks_unavailable';
 
 export class IdentityError extends PortcullisError<IdentityErrorCode> {
   override readonly name = 'IdentityError';
 }
 
+/** How a token reached the broker: presented directly (Basic auth, password grant) or through an RFC 8693 exchange. */
+export type Presentation = 'direct' | 'exchange';
+
+export interface VerifyOptions {
+  /** base64url SHA-256 of the token, when the caller already has it (saves hashing twice). */
+  readonly tokenHash?: string;
+  /** Default `direct`: issuers configured `exchangeOnly` refuse it. */
+  readonly presentation?: Presentation;
+  /**
+   * Who is asking (client IP or another stable caller key). Bounds how many new issuers one
+   * caller may make a wildcard entry discover; without it only the entry-wide bound applies.
+   */
+  readonly client?: string;
+}
+
 export interface IdentityVerifier {
   /**
    * Resolves to a verified Identity or rejects with IdentityError.
-   * `tokenHash` (base64url SHA-256 of `token`) saves hashing twice when the caller already has it.
+   * A string second argument is the token hash (the older form of `options.tokenHash`).
    */
-  verify(token: string, tokenHash?: string): Promise<Identity>;
+  verify(token: string, options?: string | VerifyOptions): Promise<Identity>;
 }

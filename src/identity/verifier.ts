@@ -1,14 +1,21 @@
 /**
  * ID token verification on node:crypto: size cap → strict JWS parse → issuer lookup (no network
- * for untrusted issuers) → alg allowlist → key by kid (type bound to alg) → signature → claims.
+ * for untrusted issuers) → alg allowlist → explicit type → key by kid (type bound to alg) →
+ * signature → claims → how the token was presented.
+ *
+ * The signature check stays on node:crypto rather than jose's jwtVerify because it is on every
+ * GET /token: a ready KeyObject and one synchronous verify cost a fraction of jose's WebCrypto
+ * path (test/bench/id-token-verify.ts). A property-based test holds the two to the same answers
+ * (test/unit/identity/verifier-vs-jose.test.ts); where this one is stricter, docs/security.md says why.
  */
 import { createHash } from 'node:crypto';
 import { describeKey, keyFitsAlgorithm, verifySignature, type VerificationKey } from './algorithms.js';
 import { checkClaims, quote } from './claims.js';
+import { checkTokenType } from './explicit-typing.js';
 import type { IssuerRegistry } from './issuer-registry.js';
 import type { KeyStore, WarmResult } from './jwks-cache.js';
 import { MAX_TOKEN_BYTES, parseCompactJws } from './jws.js';
-import { IdentityError, type Identity, type IdentityVerifier } from './types.js';
+import { IdentityError, type Identity, type IdentityVerifier, type Presentation, type VerifyOptions } from './types.js';
 import type { VerificationCache } from './verification-cache.js';
 
 export function hashToken(token: string): string {
@@ -37,12 +44,22 @@ export class OidcVerifier implements IdentityVerifier {
     return this.keys.warm(this.issuers.entries);
   }
 
-  async verify(token: string, precomputedHash?: string): Promise<Identity> {
+  /** Resolves once static key sets are imported; rejects when one has no usable key (a configuration error). */
+  ready(): Promise<void> {
+    return this.keys.ready();
+  }
+
+  async verify(token: string, options?: string | VerifyOptions): Promise<Identity> {
+    const opts: VerifyOptions = typeof options === 'string' ? { tokenHash: options } : (options ?? {});
     if (typeof token !== 'string' || token.length === 0) throw new IdentityError('malformed', 'no token');
     if (token.length > MAX_TOKEN_BYTES) throw new IdentityError('malformed', `token is longer than ${MAX_TOKEN_BYTES} bytes`);
-    const tokenHash = precomputedHash ?? hashToken(token);
+    const tokenHash = opts.tokenHash ?? hashToken(token);
+    const presentation = opts.presentation ?? 'direct';
     const cached = this.cache?.get(tokenHash, this.now() / 1000);
-    if (cached) return cached;
+    if (cached) {
+      this.checkPresentation(cached.issuerId, presentation);
+      return cached;
+    }
 
     const jws = parseCompactJws(token);
     const iss = jws.payload.iss;
@@ -56,17 +73,26 @@ export class OidcVerifier implements IdentityVerifier {
       );
     }
 
-    const candidates = await this.keys.sourceFor(entry, iss).keysFor(jws.kid);
+    checkTokenType(jws.header, entry);
+    // Before any key fetch: a directly presented token of such an issuer is refused whatever it holds.
+    this.checkPresentation(entry.id, presentation);
+
+    const candidates = await this.keys.sourceFor(entry, iss, opts.client).keysFor(jws.kid);
     const fitting = candidates.filter((key) => keyFitsAlgorithm(key, jws.alg));
     if (fitting.length === 0) {
-      const described = candidates.map((key: VerificationKey) => describeKey(key.key)).join(', ');
+      const described = candidates.map((key: VerificationKey) => describeKey(key)).join(', ');
       throw new IdentityError('bad_signature', `key ${quote(jws.kid ?? '(no kid)')} (${described}) cannot verify ${jws.alg} signatures`);
     }
-    // Without a kid, guessing among several keys would multiply the cost of forged tokens.
-    if (jws.kid === undefined && fitting.length > 1) {
-      throw new IdentityError('unknown_key', `token has no kid and issuer ${quote(iss)} publishes several ${jws.alg} keys`);
+    // One key, as jose selects: trying several would multiply the cost of forged tokens, and
+    // an issuer that publishes two keys a token cannot tell apart is misconfigured.
+    if (fitting.length > 1) {
+      throw new IdentityError('unknown_key', `${jws.kid === undefined ? 'token has no kid and' : `kid ${quote(jws.kid)}:`} issuer ${quote(iss)} publishes several ${jws.alg} keys it could mean`);
     }
-    if (!fitting.some((key) => verifySignature(jws.alg, key.key, jws.signingInput, jws.signature))) {
+    const key = fitting[0] as VerificationKey;
+    if (key.key === undefined) {
+      throw new IdentityError('bad_signature', `key ${quote(jws.kid ?? '(no kid)')} of issuer ${quote(iss)} cannot verify anything: ${key.unusable ?? 'unusable'}`);
+    }
+    if (!verifySignature(jws.alg, key.key, jws.signingInput, jws.signature)) {
       throw new IdentityError('bad_signature', `signature does not verify with key ${quote(jws.kid ?? '(no kid)')} of issuer ${quote(iss)}`);
     }
 
@@ -82,5 +108,14 @@ export class OidcVerifier implements IdentityVerifier {
     });
     this.cache?.set(tokenHash, identity, claims.validUntil);
     return identity;
+  }
+
+  /** Checked on cache hits too: the cache is keyed by the token, not by how it arrived. */
+  private checkPresentation(issuerId: string, presentation: Presentation): void {
+    if (presentation === 'exchange' || this.issuers.byId(issuerId)?.exchangeOnly !== true) return;
+    throw new IdentityError(
+      'exchange_only',
+      `issuer ${JSON.stringify(issuerId)} accepts its tokens only through the token exchange (POST /token, grant_type token-exchange)`,
+    );
   }
 }

@@ -1,6 +1,6 @@
 import { buildClaims, formatScope, missingActions, parseScopes, tokenResponse, type TokenResponse } from '../registry/index.js';
 import { isPortcullisError, randomId, type PortcullisError } from '../lib/index.js';
-import { IdentityError, hashToken, type Identity, type IdentityVerifier } from '../identity/index.js';
+import { IdentityError, hashToken, type Identity, type IdentityVerifier, type Presentation } from '../identity/index.js';
 import type { Decision, Policy } from '../policy/engine/types.js';
 import type { TokenSigner } from '../keys/types.js';
 import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, type Credential, type TokenRequest } from './request.js';
@@ -125,10 +125,10 @@ export class TokenService {
       refreshToken = refreshed.token;
       audit.session = refreshed.session.id;
     } else if (request.method === 'POST' && request.grantType === TOKEN_EXCHANGE) {
-      identity = await this.verifyIdToken(request.subjectToken, audit);
+      identity = await this.verifyIdToken(request.subjectToken, audit, 'exchange', request.clientIp);
       source = 'exchange';
     } else {
-      identity = await this.authenticate(request.credential, request.account, audit);
+      identity = await this.authenticate(request.credential, request.account, audit, request.clientIp);
       source = identity ? 'id_token' : 'anonymous';
     }
     if (identity) {
@@ -197,21 +197,22 @@ export class TokenService {
     return body;
   }
 
-  private async authenticate(credential: Credential, account: string | undefined, audit: AuditRecord): Promise<Identity | null> {
+  private async authenticate(credential: Credential, account: string | undefined, audit: AuditRecord, clientIp: string | undefined): Promise<Identity | null> {
     if (credential.kind === 'none') return null;
     // containers/image sends `account` without credentials; with credentials the two must agree.
     if (account !== undefined && account !== '' && account !== credential.username) {
       throw new IssuanceError('invalid_request', '"account" does not match the Basic auth user name');
     }
     if (credential.password === '') throw new IssuanceError('bad_credentials', 'empty password: send the OIDC ID token as the password');
-    return this.verifyIdToken(credential.password, audit);
+    return this.verifyIdToken(credential.password, audit, 'direct', clientIp);
   }
 
-  private async verifyIdToken(token: string, audit: AuditRecord): Promise<Identity> {
+  /** `presentation` lets issuers configured exchangeOnly refuse direct use; `client` bounds wildcard discovery per caller. */
+  private async verifyIdToken(token: string, audit: AuditRecord, presentation: Presentation, client: string | undefined): Promise<Identity> {
     const hash = hashToken(token);
     audit.tokenHash = hash.slice(0, 16);
     try {
-      return await this.options.verifier.verify(token, hash);
+      return await this.options.verifier.verify(token, { tokenHash: hash, presentation, ...(client !== undefined ? { client } : {}) });
     } catch (err) {
       if (err instanceof IdentityError) {
         if (err.code === 'jwks_unavailable') {

@@ -32,7 +32,7 @@ export interface CertificateChain {
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
-/** SHA-1 (and older) signatures are refused by Go ≥1.18 when verifying x5c chains (pitfall P19). */
+/** SHA-1 (and older) signatures are refused by Go ≥1.18 when verifying x5c chains. */
 const ACCEPTED_SIGNATURE_HASHES = new Set(['SHA-256', 'SHA-384', 'SHA-512']);
 
 function webCryptoAlgorithms(alg: SigningAlgorithm): { importAlg: webcrypto.EcKeyImportParams | webcrypto.RsaHashedImportParams; signingAlgorithm: webcrypto.Algorithm | webcrypto.EcdsaParams } {
@@ -129,7 +129,7 @@ export function leafPublicKey(chain: CertificateChain): KeyObject {
 /**
  * Fails unless the chain's leaf certifies `privateKey`'s public key. A certificate for
  * another key makes every x5c token fail and a kid-mode registry trust the wrong key
- * (distribution#3941, pitfall P19).
+ * (distribution#3941).
  */
 export function assertCertificateMatchesKey(chain: CertificateChain, privateKey: KeyObject): void {
   if (!spkiDer(leafPublicKey(chain)).equals(spkiDer(privateKey))) {
@@ -154,7 +154,7 @@ export async function loadCertificateForKey(pathOrPem: string, privateKey: KeyOb
   return chain;
 }
 
-/** x5c header/JWK values: standard base64 DER with padding, never base64url (pitfall P19). */
+/** x5c header/JWK values: standard base64 DER with padding, never base64url. */
 export function chainToX5c(chain: CertificateChain): string[] {
   return chain.der.map((der) => der.toString('base64'));
 }

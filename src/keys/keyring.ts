@@ -131,7 +131,7 @@ export class KeyRing {
         const pem = await generatedCertificate(entry.privateKey, entry.alg, options.certificate ?? {});
         chain = parseCertificateChain(pem, `${origin} generated certificate`);
       }
-      // Registries enforce the certificate's dates only on the x5c path (P19).
+      // Registries enforce the certificate's dates only on the x5c path.
       if (entry.kidMode === 'x5c' && !isCertificateValidAt(chain, now)) {
         throw new KeyError(
           'invalid_certificate',
@@ -142,7 +142,7 @@ export class KeyRing {
       const kids = {
         libtrust: libtrustKeyId(entry.privateKey),
         thumbprint: distributionThumbprint(entry.privateKey),
-        jwkThumbprint: jwkThumbprint(entry.privateKey),
+        jwkThumbprint: await jwkThumbprint(entry.privateKey),
       };
       const kid = entry.kid ?? kidFor(entry.kidMode, kids);
       const clash = seenKids.get(kid);
@@ -171,7 +171,7 @@ export class KeyRing {
           kids: Object.freeze(kids),
           certificateProvided: entry.certificatePem !== undefined,
         }),
-        jwk: publicJwk(entry.privateKey, { kid, alg: entry.alg, ...(publishX5c ? { x5c } : {}) }),
+        jwk: await publicJwk(entry.privateKey, { kid, alg: entry.alg, ...(publishX5c ? { x5c } : {}) }),
         // Only the leaf: intermediates in rootcertbundle would become trust anchors.
         certificatePem: leafPem(chain),
       });

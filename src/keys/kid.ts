@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK } from 'jose';
 import { base32Encode, base64url, leftPad, stripLeadingZeros } from './encoding.js';
 import { KeyError } from './errors.js';
 import { spkiDer, toPublicKey } from './material.js';
@@ -7,6 +8,7 @@ import { spkiDer, toPublicKey } from './material.js';
 /**
  * libtrust key ID (spec §5): SHA-256 over the SPKI DER, first 30 bytes, base32,
  * 12 groups of 4 joined by ':'. Distribution 2.x looks keys up by exactly this string.
+ * Hand-written: the format is libtrust's own and no maintained library computes it.
  */
 export function libtrustKeyId(key: KeyObject): string {
   const digest = createHash('sha256').update(spkiDer(key)).digest().subarray(0, 30);
@@ -14,24 +16,28 @@ export function libtrustKeyId(key: KeyObject): string {
   return (encoded.match(/.{4}/g) ?? []).join(':');
 }
 
-/** Standards-correct RFC 7638 SHA-256 thumbprint (what `jose` calculateJwkThumbprint gives). */
-export function jwkThumbprint(key: KeyObject): string {
-  return thumbprint(key, false);
+/** The standard RFC 7638 SHA-256 thumbprint, computed by jose. */
+export async function jwkThumbprint(key: KeyObject): Promise<string> {
+  return calculateJwkThumbprint(await exportJWK(toPublicKey(key)), 'sha256');
 }
 
 /**
  * The kid distribution ≥3.1 derives from a rootcertbundle key. It follows RFC 7638
  * except that EC x/y come from Go's big.Int.Bytes(), which drops leading zero bytes;
- * for ~1 in 128 P-256 keys this differs from {@link jwkThumbprint} (pitfall P3), and a
+ * for ~1 in 128 P-256 keys this differs from {@link jwkThumbprint}, and a
  * token carrying the standard thumbprint would then be "signed by untrusted key".
  */
 export function distributionThumbprint(key: KeyObject): string {
-  return thumbprint(key, true);
+  return goThumbprint(key);
 }
 
 const COORDINATE_BYTES: Record<string, number> = { 'P-256': 32, 'P-384': 48, 'P-521': 66 };
 
-function thumbprint(key: KeyObject, goBigIntCoordinates: boolean): string {
+/**
+ * Hand-written on purpose: jose (rightly) keeps EC coordinates at their full RFC 7518 length,
+ * and what must be reproduced here is Go's variant, byte for byte.
+ */
+function goThumbprint(key: KeyObject): string {
   const jwk = toPublicKey(key).export({ format: 'jwk' });
   let canonical: string;
   if (jwk.kty === 'EC' && jwk.crv && jwk.x && jwk.y) {
@@ -39,7 +45,7 @@ function thumbprint(key: KeyObject, goBigIntCoordinates: boolean): string {
     if (size === undefined) throw new KeyError('invalid_key', `unsupported EC curve ${jwk.crv}`);
     const encode = (coordinate: string): string => {
       const full = leftPad(Buffer.from(coordinate, 'base64url'), size);
-      return base64url(goBigIntCoordinates ? stripLeadingZeros(full) : full);
+      return base64url(stripLeadingZeros(full));
     };
     // Members in lexicographic order, no whitespace (RFC 7638 §3.2).
     canonical = `{"crv":${JSON.stringify(jwk.crv)},"kty":"EC","x":"${encode(jwk.x)}","y":"${encode(jwk.y)}"}`;

@@ -42,7 +42,7 @@ export function inferAlgorithm(key: KeyObject, origin = 'key'): SigningAlgorithm
 }
 
 /**
- * Fails unless `key` can produce `alg` signatures a registry accepts (pitfall P7):
+ * Fails unless `key` can produce `alg` signatures a registry accepts:
  * ES256 needs exactly P-256, RS256 needs plain RSA (not RSA-PSS) of at least 2048 bits.
  */
 export function assertKeyMatchesAlg(key: KeyObject, alg: SigningAlgorithm, origin = 'key'): void {

@@ -25,7 +25,7 @@ export function createTokenSigner(options: SignerOptions): TokenSigner {
   const header: Record<string, unknown> = { typ: 'JWT', alg, kid };
   if (options.x5c && options.x5c.length > 0) header.x5c = [...options.x5c];
   const encodedHeader = base64url(JSON.stringify(header));
-  // ES256: raw r||s (64 bytes); Node's default DER encoding is rejected by registries (P6).
+  // ES256: raw r||s (64 bytes); Node's default DER encoding is rejected by registries.
   const signOptions =
     alg === 'ES256'
       ? { key: privateKey, dsaEncoding: 'ieee-p1363' as const }

@@ -12,7 +12,7 @@ export interface TokenSigner {
 }
 
 /**
- * How the `kid` header is chosen, per registry version (spec §1.E req. 39, pitfall P1):
+ * How the `kid` header is chosen, per registry version:
  * - `libtrust`: the libtrust fingerprint; the only kid distribution 2.x looks up.
  * - `thumbprint`: the SHA-256 JWK thumbprint exactly as distribution ≥3.1 computes it
  *   from a rootcertbundle key (leading zero bytes of EC coordinates stripped).

@@ -68,16 +68,36 @@ describe('checkClaims', () => {
     expect(error.message).toMatch(/clock/);
   });
 
-  it('enforces maxTokenAge and then requires iat', () => {
+  it('enforces maxTokenAge', () => {
     const strict = issuer({ maxTokenAge: 600, clockSkew: 0 });
     expect(checkClaims(valid({ iat: NOW - 600 }), strict, NOW).validUntil).toBe(NOW + 0);
     expect(failure(valid({ iat: NOW - 601 }), strict).code).toBe('too_old');
     expect(failure(valid({ iat: undefined }), strict).code).toBe('missing_claim');
-    expect(checkClaims(valid({ iat: undefined }), issuer(), NOW).validUntil).toBe(NOW + 290);
+  });
+
+  it('requires iat on every issuer (OIDC Core: iat is a required ID-token claim)', () => {
+    const error = failure(valid({ iat: undefined }));
+    expect(error.code).toBe('missing_claim');
+    expect(error.message).toMatch(/iat/);
+  });
+
+  it('refuses a lifetime (exp - iat) above maxTokenLifetime, 24 h by default', () => {
+    const day = 86_400;
+    expect(() => checkClaims(valid({ iat: NOW - 10, exp: NOW - 10 + day }), issuer(), NOW)).not.toThrow();
+    const long = failure(valid({ iat: NOW - 10, exp: NOW - 10 + day + 1 }));
+    expect(long.code).toBe('lifetime_too_long');
+    expect(long.message).toMatch(/86400/);
+    expect(failure(valid({ exp: NOW + 3_600 }), issuer({ maxTokenLifetime: 600 })).code).toBe('lifetime_too_long');
+    expect(() => checkClaims(valid({ exp: NOW + 290 }), issuer({ maxTokenLifetime: 600 }), NOW)).not.toThrow();
+  });
+
+  it('catches exp written in milliseconds through the lifetime bound', () => {
+    expect(failure(valid({ exp: (NOW + 290) * 1000 })).code).toBe('lifetime_too_long');
   });
 
   it('accepts aud as a string or an array containing a configured audience', () => {
-    expect(() => checkClaims(valid({ aud: ['x', 'other'] }), issuer(), NOW)).not.toThrow();
+    expect(() => checkClaims(valid({ aud: ['portcullis', 'other'] }), issuer(), NOW)).not.toThrow();
+    expect(() => checkClaims(valid({ aud: ['x', 'other'], azp: 'other' }), issuer(), NOW)).not.toThrow();
     const wrong = failure(valid({ aud: 'https://github.com/octo-org' }));
     expect(wrong.code).toBe('wrong_audience');
     expect(wrong.message).toContain('"portcullis"');
@@ -86,6 +106,24 @@ describe('checkClaims', () => {
     expect(failure(valid({ aud: undefined })).code).toBe('missing_claim');
     expect(failure(valid({ aud: [1] })).code).toBe('malformed');
     expect(failure(valid({ aud: { portcullis: true } })).code).toBe('malformed');
+  });
+
+  it('requires azp, and one we accept, when aud names audiences besides ours', () => {
+    const missing = failure(valid({ aud: ['portcullis', 'https://other.example'] }));
+    expect(missing.code).toBe('wrong_authorized_party');
+    expect(missing.message).toMatch(/azp/);
+    expect(failure(valid({ aud: ['portcullis', 'https://other.example'], azp: 'https://other.example' })).code).toBe('wrong_authorized_party');
+    expect(() => checkClaims(valid({ aud: ['portcullis', 'https://other.example'], azp: 'portcullis' }), issuer(), NOW)).not.toThrow();
+    const configured = issuer({ authorizedParties: ['client-a'] });
+    expect(() => checkClaims(valid({ aud: ['portcullis', 'https://other.example'], azp: 'client-a' }), configured, NOW)).not.toThrow();
+    expect(failure(valid({ aud: ['portcullis', 'https://other.example'], azp: 'portcullis' }), configured).code).toBe('wrong_authorized_party');
+  });
+
+  it('refuses any azp the issuer entry does not allow, even with our audience alone', () => {
+    expect(() => checkClaims(valid({ azp: 'portcullis' }), issuer(), NOW)).not.toThrow();
+    expect(failure(valid({ azp: '1008719970978-other.apps.googleusercontent.com' })).code).toBe('wrong_authorized_party');
+    expect(() => checkClaims(valid({ azp: '117' }), issuer({ authorizedParties: ['117'] }), NOW)).not.toThrow();
+    expect(failure(valid({ azp: 117 })).code).toBe('malformed');
   });
 
   it('requires a non-empty string sub', () => {

@@ -87,6 +87,52 @@ describe('IssuerRegistry', () => {
     expect(() => new IssuerRegistry(configs)).toThrow(IssuerConfigError);
   });
 
+  // The Public Suffix List, private section included: under these suffixes anyone can get a host.
+  it.each([
+    'https://*.github.io',
+    'https://*.co.uk',
+    'https://*.s3.amazonaws.com',
+    'https://*.pages.dev',
+    'https://oidc.*.github.io/id/*',
+    'https://*.com',
+    'https://*.example.*',
+    'https://*.localhost:8080',
+    'https://10.0.0.*',
+  ])('refuses the wildcard issuer %s: the wildcard would cover the registrable domain', (issuer) => {
+    expect(() => new IssuerRegistry([base(issuer)])).toThrow(/registrable domain/);
+  });
+
+  it.each([
+    'https://oidc.eks.*.amazonaws.com/id/*',
+    'https://*.oic.prod-aks.azure.com/*/*',
+    'https://*.ci.example.com',
+    'https://*.example.co.uk',
+    'https://oidc.circleci.com/org/*',
+    'http://127.0.0.1:8080/org/*',
+  ])('accepts the wildcard issuer %s: its registrable domain is spelled out', (issuer) => {
+    expect(() => new IssuerRegistry([base(issuer)])).not.toThrow();
+  });
+
+  it('applies the new ID-token defaults: lifetime 24 h, 24 h stale keys, azp = audiences, JWT type only, direct use allowed', () => {
+    const entry = new IssuerRegistry([base('https://a.example.com')]).match('https://a.example.com');
+    expect(entry?.maxTokenLifetime).toBe(86_400);
+    expect(entry?.jwksMaxStaleMs).toBe(86_400_000);
+    expect([...(entry?.authorizedParties ?? [])]).toEqual(['portcullis']);
+    expect(entry?.allowedTypes.size).toBe(0);
+    expect(entry?.exchangeOnly).toBe(false);
+    const custom = new IssuerRegistry([base('https://a.example.com', { allowedTypes: ['application/AT+JWT'] })]).match('https://a.example.com');
+    expect([...(custom?.allowedTypes ?? [])]).toEqual(['at+jwt']);
+  });
+
+  it.each<[string, Partial<IssuerConfig>]>([
+    ['zero maxTokenLifetime', { maxTokenLifetime: 0 }],
+    ['zero jwksMaxStale', { jwksMaxStale: 0 }],
+    ['an empty authorizedParties', { authorizedParties: [] }],
+    ['an empty allowed type', { allowedTypes: [''] }],
+  ])('refuses %s', (_name, extra) => {
+    expect(() => new IssuerRegistry([base('https://a.example.com', extra)])).toThrow(IssuerConfigError);
+  });
+
   it('allows plain http to loopback issuers and static keys anywhere', () => {
     expect(() => new IssuerRegistry([base('http://127.0.0.1:8080')])).not.toThrow();
     expect(() => new IssuerRegistry([base('http://localhost:8080/x')])).not.toThrow();

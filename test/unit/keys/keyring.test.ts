@@ -30,7 +30,7 @@ describe('KeyRing headers per kid mode', () => {
     const key = rsa();
     const ring = await KeyRing.create([{ id: 'a', alg: 'RS256', privateKey: key, kidMode: 'thumbprint' }]);
     expect(decodeProtectedHeader(ring.signer.sign(claims))).toEqual({ typ: 'JWT', alg: 'RS256', kid: distributionThumbprint(key) });
-    expect(ring.keys[0]?.kids.jwkThumbprint).toBe(jwkThumbprint(key));
+    expect(ring.keys[0]?.kids.jwkThumbprint).toBe(await jwkThumbprint(key));
   });
 
   it('x5c mode: padded standard base64 leaf certificate of the signing key, plus the libtrust kid', async () => {
