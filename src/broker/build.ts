@@ -16,6 +16,8 @@ import type { Store } from '../store/index.js';
 import { openStore } from './store.js';
 import { buildSessions } from './sessions.js';
 import { Metrics } from '../observability/index.js';
+import { LoginService, LoginViews } from '../login/index.js';
+import { loginSettings, loginIssuers } from './login.js';
 
 /** The example policy shipped with the package (same relative place from src/ and dist/). */
 export const DEV_ISSUER_PATH = '/dev';
@@ -64,6 +66,8 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
 
   let devIssuer: DevIssuer | null = null;
   const issuers: IssuerConfig[] = config.issuers.map((i) => ({ ...i }) as IssuerConfig);
+  // People's providers are trusted issuers too (audience = the broker's client id at the provider).
+  issuers.push(...loginIssuers(config));
   if (config.devIssuer.enabled) {
     devIssuer = await DevIssuer.open(config.dataDir, `${publicUrl}${DEV_ISSUER_PATH}`);
     issuers.push(devIssuerConfig(devIssuer, { audiences: [config.devIssuer.audience] }));
@@ -77,7 +81,11 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     throw new ConfigError(`issuers: ${error instanceof Error ? error.message : String(error)}`);
   });
 
-  const issuerAliases: Record<string, string> = devIssuer ? { dev: devIssuer.issuer } : {};
+  // `issuer: $corp` in the policy names the people's provider with id corp.
+  const issuerAliases: Record<string, string> = {
+    ...Object.fromEntries(config.login.providers.map((p) => [p.id, p.issuer])),
+    ...(devIssuer ? { dev: devIssuer.issuer } : {}),
+  };
   const metrics = config.metrics.enabled ? new Metrics() : undefined;
   let holder: PolicyHolder | null = null;
   let staticPolicy: CompiledPolicy | null = null;
@@ -118,6 +126,11 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   });
   const trustedIssuerIds = new Set(issuers.map((i) => i.id));
 
+  // People sign in with the company's provider (docs/login.md).
+  const settings = loginSettings(config, publicUrl, options.env);
+  const login = new LoginService({ settings, sessions, verifier, policy, ...(options.now ? { now: options.now } : {}) });
+  const peopleSignIn = settings.providers.length > 0;
+
   const tokens = new TokenService({
     issuer: config.token.issuer,
     services: config.token.services,
@@ -128,6 +141,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     ...(options.now ? { now: options.now } : {}),
     sessions,
     issuerTrusted: (id) => trustedIssuerIds.has(id),
+    ...(peopleSignIn ? { redeemLoginCode: (code: string, service: string) => login.redeemRegistryCode(code, service) } : {}),
   });
 
   const app = createApp({
@@ -146,6 +160,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
         }
       : {}),
     ...(metrics ? { metrics } : {}),
+    login: { login, views: new LoginViews(settings), secureCookies: settings.secureCookies },
     ...(devIssuer
       ? {
           devIssuer: {
@@ -166,7 +181,11 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     `refresh tokens: ${sessions.refreshEnabled ? `on (${config.sessions.refreshTokens.rotate ? 'rotating' : 'echoed'})` : 'off'}; rate limits: ${config.sessions.rateLimits.enabled ? `on, fail ${config.sessions.rateLimits.onStoreFailure}` : 'off'}`,
     `policy: ${config.policy.file ?? `${EXAMPLE_POLICY} (example)`} version ${policy().version}`,
     ...config.issuers.map((i) => `trusted issuer ${i.id}: ${i.issuer} (audiences ${i.audiences.join(', ')})`),
+    ...settings.providers.map((p) => `people sign in with ${p.id}: ${p.issuer} (client ${p.clientId}${p.clientSecret === undefined ? ', public' : ''}); redirect URI ${publicUrl}/login/callback`),
   );
+  if (peopleSignIn && !sessions.refreshEnabled) {
+    summary.push('WARNING: people can sign in but refresh tokens are off: `portcullis login` and docker logins with a one-time code will not last (sessions.refreshTokens.enabled)');
+  }
   if (sessions.refreshEnabled && store.kind === 'memory') {
     summary.push('WARNING: refresh tokens live in process memory: a restart logs every docker user out (use a redis store)');
   }
@@ -219,7 +238,12 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
       holder?.close();
       if (server) {
         const s = server;
-        await new Promise<void>((resolve) => s.close(() => resolve()));
+        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+        // Requests in flight get a moment to finish; browsers' kept-open sockets would otherwise hold
+        // the shutdown until their timeouts (a minute).
+        const force = setTimeout(() => s.closeAllConnections(), 2_000);
+        await closed;
+        clearTimeout(force);
         s.closeAllConnections();
       }
       await store.close();

@@ -18,7 +18,8 @@ export function buildSessions(
       enabled: s.refreshTokens.enabled ?? store.kind === 'redis',
       workloadLifetimeSec: s.refreshTokens.workloadLifetime,
       personLifetimeSec: s.refreshTokens.personLifetime,
-      personIssuers: s.refreshTokens.personIssuers,
+      // People's sign-in providers are people by definition.
+      personIssuers: [...s.refreshTokens.personIssuers, ...config.login.providers.map((p) => p.id)],
       rotate: s.refreshTokens.rotate,
     },
     idTokens: { ...s.idTokens, clockSkewSec },

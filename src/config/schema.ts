@@ -124,6 +124,70 @@ const sessions = z
   })
   .prefault({});
 
+// ---- login: people sign in with the company's OpenID provider (issue 12) ----
+const loginProvider = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).describe('a name for pages, logs and `--provider`; also the issuer id of its identities'),
+  name: z.string().min(1).max(100).optional().describe('shown on the sign-in pages; default the id'),
+  issuer: z
+    .string()
+    .refine((v) => /^https:\/\/[^\s]+$/.test(v) || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/[^\s]*)?$/.test(v), 'must be an https URL (plain http only for loopback)')
+    .describe("the provider's issuer URL exactly as in its tokens' `iss`"),
+  clientId: z.string().min(1).max(512).describe('client id of the broker registered at the provider; the audience of its ID tokens'),
+  clientSecret: secretRef.optional().describe('absent: a public client (PKCE only)'),
+  scopes: z
+    .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'a scope is one word of printable ASCII'))
+    .min(1)
+    .default(['openid', 'email', 'profile'])
+    .refine((s) => s.includes('openid'), 'must include "openid"'),
+  nameClaims: z.array(z.string().min(1)).min(1).default(['name', 'preferred_username', 'email']).describe('claims tried in order for the display name'),
+  groupsClaim: z.string().min(1).optional().describe('claim listing the groups, shown on the result page (e.g. groups)'),
+  verifiedEmailClaim: z
+    .string()
+    .min(1)
+    .default('email_verified')
+    .describe('the claim that must be true for `email` to count (Entra ID: xms_edov); `email` is dropped otherwise'),
+  authorizationParams: z
+    .record(z.string().regex(/^[a-z_]{1,40}$/), z.string().max(200))
+    .default({})
+    .refine((p) => !['state', 'nonce', 'code_challenge', 'code_challenge_method', 'redirect_uri', 'client_id', 'response_type', 'scope'].some((k) => k in p), 'may not set a parameter the flow sets itself')
+    .describe("extra authorization request parameters, e.g. { hd: example.com } for Google, { prompt: select_account }"),
+  algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])).min(1).default(['RS256', 'ES256']),
+  clockSkew: z.number().int().min(0).max(300).default(60),
+});
+
+const login = z
+  .strictObject({
+    brokerName: z.string().min(1).max(80).default('Portcullis').describe('shown on the sign-in pages'),
+    providers: z.array(loginProvider).default([]).describe("the company's OpenID providers for people; empty: no sign-in pages"),
+    registries: z
+      .array(z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'host or host:port'))
+      .default([])
+      .describe('registries this broker serves (host[:port]), announced at /.well-known/portcullis for `portcullis login --configure`'),
+    resultCodeLifetime: z.number().int().min(30).max(600).default(300).describe('seconds the one-time code on the result page stays valid'),
+    browserSession: z
+      .strictObject({
+        lifetime: z.number().int().min(60).max(86_400).default(3600).describe('seconds a sign-in to the pages lasts'),
+        secureCookie: z.enum(['auto', 'always', 'never']).default('auto').describe('auto: Secure when server.publicUrl is https'),
+      })
+      .prefault({}),
+    device: z
+      .strictObject({
+        codeLifetime: z.number().int().min(5).max(1800).default(600).describe('seconds a device code waits for approval'),
+        interval: z.number().int().min(1).max(60).default(5).describe('minimum seconds between polls'),
+        maxUserCodeAttempts: z.number().int().min(1).max(100).default(5).describe('wrong user codes per person and per IP in attemptWindow'),
+        attemptWindow: z.number().int().min(60).max(86_400).default(900),
+      })
+      .prefault({}),
+  })
+  .superRefine((l, ctx) => {
+    const seen = new Set<string>();
+    l.providers.forEach((p, i) => {
+      if (seen.has(p.id)) ctx.addIssue({ code: 'custom', path: ['providers', i, 'id'], message: `duplicate provider id ${JSON.stringify(p.id)}` });
+      seen.add(p.id);
+    });
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
@@ -157,6 +221,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   store: store.default({ type: 'memory', maxEntries: 100_000 }),
   sessions,
+  login,
   devIssuer: z
     .strictObject({
       enabled: z.boolean().default(false).describe('DEVELOPMENT ONLY: trust tokens minted by `portcullis dev token`'),
@@ -188,3 +253,5 @@ export type IssuerEntry = z.infer<typeof issuerEntry>;
 export type SigningKeyEntry = z.infer<typeof signingKey>;
 export type StoreConfig = z.infer<typeof store>;
 export type SessionsConfig = z.infer<typeof sessions>;
+export type LoginConfig = z.infer<typeof login>;
+export type LoginProviderEntry = z.infer<typeof loginProvider>;

@@ -7,6 +7,7 @@ import { parseGetRequest, parsePostRequest } from './token-request.js';
 import { mountAdminSessions, type AdminSessionsDeps } from './admin-sessions.js';
 import { mountAdminExplain, type AdminExplainDeps } from './admin-explain.js';
 import type { Metrics } from '../observability/metrics.js';
+import { mountLogin, type LoginRoutesDeps } from './login-routes.js';
 
 export interface DevIssuerRoutes {
   /** URL path prefix the development issuer lives under, e.g. "/dev". */
@@ -34,6 +35,8 @@ export interface AppDeps {
   adminExplain?: AdminExplainDeps;
   /** Prometheus metrics; /metrics is served when given. */
   metrics?: Metrics;
+  /** People's sign-in pages and login API, and /.well-known/portcullis. */
+  login?: Omit<LoginRoutesDeps, 'logger'>;
 }
 
 /** The HTTP surface. Handlers only translate between HTTP and the services. */
@@ -93,6 +96,7 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = { status: report.ok ? 'ready' : 'not ready', checks: report.checks };
   });
 
+  if (deps.login) mountLogin(router, { ...deps.login, logger: deps.logger });
   if (deps.adminSessions) mountAdminSessions(router, deps.adminSessions);
   if (deps.adminExplain) mountAdminExplain(router, deps.adminExplain);
   if (metrics) {

@@ -71,6 +71,11 @@ export interface IssuerConfig {
   jwksMaxStale?: number;
   /** Accept this issuer's tokens only through the RFC 8693 token exchange, never presented directly. */
   exchangeOnly?: boolean;
+  /**
+   * People's providers: `email` is kept only when this claim is true (e.g. `email_verified`);
+   * otherwise it is removed before policy sees the claims. Unset: claims pass unchanged.
+   */
+  verifiedEmailClaim?: string;
 }
 
 /** A validated IssuerConfig with defaults applied. */
@@ -92,6 +97,7 @@ export interface TrustedIssuer {
   /** Milliseconds. */
   readonly jwksMaxStaleMs: number;
   readonly exchangeOnly: boolean;
+  readonly verifiedEmailClaim: string | undefined;
 }
 
 /** A trust configuration that cannot work; raised at start, never per request. */
@@ -210,6 +216,7 @@ function validate(config: IssuerConfig): TrustedIssuer {
     maxTokenLifetime,
     jwksMaxStaleMs: jwksMaxStale * 1000,
     exchangeOnly: config.exchangeOnly ?? false,
+    verifiedEmailClaim: config.verifiedEmailClaim,
   };
 }
 

@@ -30,6 +30,19 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/**
+ * An address the provider has not verified proves nothing about who signed in (anyone can
+ * type someone else's address into a self-service profile), so policy never sees it.
+ * Booleans only, plus the string "true" that some providers (AWS Cognito) send.
+ */
+export function withVerifiedEmailOnly(payload: Readonly<Record<string, unknown>>, verifiedClaim: string): Readonly<Record<string, unknown>> {
+  if (!('email' in payload)) return payload;
+  const verified = payload[verifiedClaim];
+  if (verified === true || verified === 'true') return payload;
+  const { email: _dropped, ...rest } = payload;
+  return rest;
+}
+
 export class OidcVerifier implements IdentityVerifier {
   constructor(
     private readonly issuers: IssuerRegistry,
@@ -100,7 +113,7 @@ export class OidcVerifier implements IdentityVerifier {
     const identity: Identity = deepFreeze({
       issuer: iss,
       subject: claims.subject,
-      claims: jws.payload,
+      claims: entry.verifiedEmailClaim === undefined ? jws.payload : withVerifiedEmailOnly(jws.payload, entry.verifiedEmailClaim),
       issuerId: entry.id,
       tokenHash,
       expiresAt: claims.expiresAt,

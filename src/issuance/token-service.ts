@@ -3,12 +3,18 @@ import { isPortcullisError, randomId, type PortcullisError } from '../lib/index.
 import { IdentityError, hashToken, type Identity, type IdentityVerifier, type Presentation } from '../identity/index.js';
 import type { Decision, Policy } from '../policy/engine/types.js';
 import type { TokenSigner } from '../keys/types.js';
-import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, type Credential, type TokenRequest } from './request.js';
+import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, type Credential, type PasswordCredential, type TokenRequest } from './request.js';
 import type { SessionService } from '../sessions/index.js';
 import { IssuanceError } from './errors.js';
 
-/** How the caller proved who it is. */
-type Source = 'id_token' | 'refresh' | 'exchange' | 'anonymous';
+/** How the caller proved who it is (`code`: a person's one-time code from the sign-in result page). */
+type Source = 'id_token' | 'code' | 'refresh' | 'exchange' | 'anonymous';
+
+/** One-time codes of people's browser sign-in start with this (sessions/ ONE_TIME_CODE_PREFIX); ID tokens are JWTs. */
+const LOGIN_CODE_PREFIX = 'pco_';
+
+/** People's sign-in: the person behind a one-time code, or why the code is refused. */
+export type LoginCodeRedemption = { readonly identity: Identity } | { readonly refused: string };
 
 export type IssuedBody = TokenResponse & { issued_token_type?: string };
 
@@ -31,6 +37,8 @@ export interface TokenServiceOptions {
   sessions?: SessionService;
   /** Is this configured issuer id still trusted? Sessions from removed issuers stop refreshing. */
   issuerTrusted?: (issuerId: string) => boolean;
+  /** People's sign-in: redeems a one-time code presented as the password, once. */
+  redeemLoginCode?: (code: string, service: string) => Promise<LoginCodeRedemption>;
 }
 
 /** What happened, for the audit log. Never holds a credential. */
@@ -127,6 +135,9 @@ export class TokenService {
     } else if (request.method === 'POST' && request.grantType === TOKEN_EXCHANGE) {
       identity = await this.verifyIdToken(request.subjectToken, audit, 'exchange', request.clientIp);
       source = 'exchange';
+    } else if (this.isLoginCode(request.credential, request.account)) {
+      identity = await this.redeemLoginCode(request.credential.password, service);
+      source = 'code';
     } else {
       identity = await this.authenticate(request.credential, request.account, audit, request.clientIp);
       source = identity ? 'id_token' : 'anonymous';
@@ -157,7 +168,7 @@ export class TokenService {
       }
       // A refresh token only when asked for (offline) or as the point of an exchange: the
       // memory store loses sessions on restart, so nobody should get one by surprise.
-      const wantsSession = source === 'exchange' || (source === 'id_token' && offline);
+      const wantsSession = source === 'exchange' || ((source === 'id_token' || source === 'code') && offline);
       if (wantsSession && sessions.refreshEnabled) {
         const opened = await sessions.start({
           identity,
@@ -195,6 +206,21 @@ export class TokenService {
     });
     if (source === 'exchange') body.issued_token_type = ACCESS_TOKEN_TYPE;
     return body;
+  }
+
+  /** A one-time code of the people's sign-in as the password: a prefix test, nothing more on the hot path. */
+  private isLoginCode(credential: Credential, account: string | undefined): credential is PasswordCredential {
+    if (credential.kind !== 'password' || this.options.redeemLoginCode === undefined || !credential.password.startsWith(LOGIN_CODE_PREFIX)) return false;
+    if (account !== undefined && account !== '' && account !== credential.username) {
+      throw new IssuanceError('invalid_request', '"account" does not match the Basic auth user name');
+    }
+    return true;
+  }
+
+  private async redeemLoginCode(code: string, service: string): Promise<Identity> {
+    const redeemed = await (this.options.redeemLoginCode as NonNullable<TokenServiceOptions['redeemLoginCode']>)(code, service);
+    if ('refused' in redeemed) throw new IssuanceError('bad_credentials', redeemed.refused, { detail: { reason: 'one_time_code' } });
+    return redeemed.identity;
   }
 
   private async authenticate(credential: Credential, account: string | undefined, audit: AuditRecord, clientIp: string | undefined): Promise<Identity | null> {

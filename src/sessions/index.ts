@@ -23,3 +23,6 @@ export { OneTimeCodes, MAX_CODE_LIFETIME_SEC } from './one-time-codes.js';
 export { RequestLimits, type LimitScope } from './rate-limits.js';
 export { REFRESH_TOKEN_PREFIX, ONE_TIME_CODE_PREFIX, isWellFormedSecret } from './secrets.js';
 export { parseSessionRecord, summarize } from './record.js';
+export { BrowserSessions, BROWSER_SESSION_PREFIX, type BrowserSession, type NewBrowserSession } from './browser-sessions.js';
+/** base64url SHA-256 of a secret or identity, the form every store key uses. */
+export { sha256 } from './hash.js';

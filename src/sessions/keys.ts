@@ -11,6 +11,8 @@ export const sessionKeys = {
   idToken: (issuer: string, jti: string | undefined, tokenHash: string): string =>
     `idt:${sha256(issuer)}:${jti !== undefined ? `j:${sha256(jti)}` : `h:${tokenHash}`}`,
   oneTimeCode: (purpose: string, codeHash: string): string => `otc:${purpose}:${codeHash}`,
+  /** When a session last refreshed (ms since the epoch), for the person's sessions page. */
+  lastUsed: (sessionId: string): string => `rlu:${sessionId}`,
 };
 
 export const sessionIndexes = {

@@ -1,7 +1,7 @@
 import type { SessionRecord, SessionSummary } from './types.js';
 
 const KINDS = new Set(['workload', 'person']);
-const ORIGINS = new Set(['login', 'password', 'exchange']);
+const ORIGINS = new Set(['login', 'password', 'exchange', 'browser', 'device']);
 
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -37,6 +37,7 @@ export function parseSessionRecord(raw: string): SessionRecord | null {
     Array.isArray(r.rules) &&
     r.rules.every(isString) &&
     (r.clientId === undefined || isString(r.clientId)) &&
+    (r.device === undefined || isString(r.device)) &&
     isNumber(r.createdAt) &&
     isNumber(r.expiresAt) &&
     isNumber(r.generation);
@@ -54,6 +55,7 @@ export function summarize(record: SessionRecord): SessionSummary {
     service: record.service,
     rules: record.rules,
     ...(record.clientId !== undefined ? { clientId: record.clientId } : {}),
+    ...(record.device !== undefined ? { device: record.device } : {}),
     createdAt: new Date(record.createdAt).toISOString(),
     expiresAt: new Date(record.expiresAt).toISOString(),
     generation: record.generation,

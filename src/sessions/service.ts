@@ -6,6 +6,8 @@ import { OneTimeCodes } from './one-time-codes.js';
 import { RequestLimits } from './rate-limits.js';
 import { RefreshTokens } from './refresh-tokens.js';
 import { SessionDirectory } from './revocation.js';
+import { BrowserSessions } from './browser-sessions.js';
+import { sessionKeys } from './keys.js';
 import type {
   IdTokenSettings,
   RateLimitSettings,
@@ -36,6 +38,8 @@ export interface StartSession {
   /** The policy's cap for this session (Decision.refreshLifetime), seconds. */
   readonly lifetimeCap?: number;
   readonly clientId?: string;
+  /** Which device asked, in words (people's sessions page). */
+  readonly device?: string;
 }
 
 export interface RefreshedIdentity {
@@ -73,6 +77,8 @@ export class SessionService {
   readonly store: Store;
   readonly codes: OneTimeCodes;
   readonly limits: RequestLimits;
+  /** People signed in to the broker's pages; ended by the same operator revocations. */
+  readonly browser: BrowserSessions;
   private readonly refreshTokens: RefreshTokens;
   private readonly ledger: IdTokenLedger;
   private readonly directory: SessionDirectory;
@@ -86,6 +92,7 @@ export class SessionService {
     this.directory = new SessionDirectory(this.store, this.refreshTokens);
     this.codes = new OneTimeCodes(this.store);
     this.limits = new RequestLimits(this.store, options.rateLimits, options.onRateLimitFailOpen);
+    this.browser = new BrowserSessions(this.store, this.now);
   }
 
   get refreshEnabled(): boolean {
@@ -119,6 +126,7 @@ export class SessionService {
       service: input.service,
       rules: [...input.rules],
       ...(input.clientId !== undefined ? { clientId: input.clientId } : {}),
+      ...(input.device !== undefined ? { device: input.device.slice(0, 200) } : {}),
       lifetimeSec: this.lifetimeOf(identity, input.lifetimeCap),
     }));
   }
@@ -126,6 +134,9 @@ export class SessionService {
   /** Validates a refresh token for `service` and rebuilds the identity it was issued to. */
   async refresh(token: string, service: string): Promise<RefreshedIdentity> {
     const { session, token: next } = await storeFailures(this.refreshTokens.redeem(token, service));
+    // "Last used" on the person's sessions page; not worth failing or delaying a token for.
+    const ttl = session.expiresAt - this.now();
+    if (ttl > 0) this.store.put(sessionKeys.lastUsed(session.id), String(this.now()), ttl).catch(() => {});
     const identity: Identity = {
       issuer: session.issuer,
       subject: session.subject,
@@ -153,8 +164,23 @@ export class SessionService {
     return storeFailures(this.directory.list(filter, limit));
   }
 
-  /** Ends every matching session; returns how many. */
-  revoke(filter: SessionFilter): Promise<number> {
-    return storeFailures(this.directory.revoke(filter));
+  /** Ends every matching session, people's browser sign-ins included; returns how many. */
+  async revoke(filter: SessionFilter): Promise<number> {
+    const ended = await storeFailures(this.directory.revoke(filter));
+    return ended + (await storeFailures(this.browser.revoke(filter)));
+  }
+
+  /** When each session last refreshed (ms since the epoch); absent when never. */
+  async lastUsed(ids: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    await storeFailures(
+      Promise.all(
+        ids.map(async (id) => {
+          const raw = await this.store.get(sessionKeys.lastUsed(id));
+          if (raw !== null && Number.isFinite(Number(raw))) out.set(id, Number(raw));
+        }),
+      ),
+    );
+    return out;
   }
 }

@@ -3,8 +3,11 @@
 /** People get longer sessions than workloads; decided once, at creation, from the issuer. */
 export type SessionKind = 'workload' | 'person';
 
-/** How the session began: GET offline_token, POST password+offline, or RFC 8693 exchange. */
-export type SessionOrigin = 'login' | 'password' | 'exchange';
+/**
+ * How the session began: GET offline_token, POST password+offline, RFC 8693 exchange,
+ * a person's browser hand-off to the CLI (`browser`) or the device grant (`device`).
+ */
+export type SessionOrigin = 'login' | 'password' | 'exchange' | 'browser' | 'device';
 
 /** Stored under the SHA-256 of the refresh token. Claims are kept so policy can be re-evaluated on refresh. */
 export interface SessionRecord {
@@ -27,6 +30,8 @@ export interface SessionRecord {
   /** Rules that matched at creation: revocation by rule finds the session through them. */
   readonly rules: readonly string[];
   readonly clientId?: string;
+  /** Which device asked, in words, for the person's sessions page (e.g. "device sign-in from 10.0.0.7"). */
+  readonly device?: string;
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
   readonly expiresAt: number;
@@ -45,6 +50,7 @@ export interface SessionSummary {
   readonly service: string;
   readonly rules: readonly string[];
   readonly clientId?: string;
+  readonly device?: string;
   readonly createdAt: string;
   readonly expiresAt: string;
   readonly generation: number;

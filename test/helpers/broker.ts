@@ -18,6 +18,8 @@ export interface TestBrokerOptions {
   /** Merged over the generated configuration (top-level keys). */
   extra?: Record<string, unknown>;
   logLevel?: string;
+  /** Listen on this port (e.g. one already registered as a redirect URI); default a free one. */
+  port?: number;
 }
 
 export interface TestBroker {
@@ -34,7 +36,7 @@ export interface TestBroker {
 /** A real broker on a free loopback port, configured through a real YAML file. */
 export async function startBroker(options: TestBrokerOptions): Promise<TestBroker> {
   const dir = await mkdtemp(path.join(tmpdir(), 'portcullis-broker-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const policyPath = path.join(dir, 'policy.yaml');
   await writeFile(policyPath, typeof options.policy === 'string' ? options.policy : stringify(options.policy));
   const config = {
