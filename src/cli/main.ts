@@ -9,7 +9,9 @@ import { serveCommand } from './serve.js';
 import { configCommand } from './config.js';
 import { devCommand } from './dev.js';
 import { sessionsCommand } from './sessions.js';
+import { healthCommand } from './health.js';
 import { loginCommand, logoutCommand } from './login.js';
+import { USAGE_EXIT_CODE, UsageError, exitStatusOf, throwInsteadOfExit } from './usage.js';
 
 const program = new Command('portcullis')
   .description('OIDC-federated token server for container registries')
@@ -26,10 +28,12 @@ program.addCommand(configCommand());
 program.addCommand(devCommand());
 program.addCommand(policyCommand());
 program.addCommand(sessionsCommand());
+program.addCommand(healthCommand());
 program.addCommand(loginCommand());
 program.addCommand(logoutCommand());
+throwInsteadOfExit(program);
 
-/** Expected failures are one line for a person, exit status 1; no stack traces. */
+/** Expected failures are one line for a person, exit status 1 (2 for usage errors); no stack traces. */
 function expected(err: unknown): string | null {
   return err instanceof PortcullisError ? err.message : null;
 }
@@ -37,7 +41,11 @@ function expected(err: unknown): string | null {
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (err instanceof CommanderError) process.exit(exitStatusOf(err));
+  if (err instanceof UsageError) {
+    process.stderr.write(`portcullis: ${err.message}\n`);
+    process.exit(USAGE_EXIT_CODE);
+  }
   const message = expected(err);
   if (message === null) throw err;
   process.stderr.write(`portcullis: ${message}\n`);

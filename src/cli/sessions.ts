@@ -69,6 +69,7 @@ export function sessionsCommand(): Command {
     });
   filterFlags(cmd.command('revoke').description('end matching sessions at once, at every replica'))
     .option('--all', 'every session')
+    .option('--json', 'print {"revoked": <count>}')
     .action(async (opts: FilterOptions, command: Command) => {
       const filter = await filterOf(opts);
       if (Object.keys(filter).length === 0) {
@@ -76,7 +77,7 @@ export function sessionsCommand(): Command {
         command.error('error: sessions revoke: give --id, --subject, --issuer, --rule, --token-stdin or --all', { exitCode: 2, code: 'portcullis.usage' });
       }
       const n = await withSessions(opts.config, (s) => s.revoke(filter));
-      process.stdout.write(`revoked ${n} session${n === 1 ? '' : 's'}\n`);
+      process.stdout.write(opts.json ? `${JSON.stringify({ revoked: n })}\n` : `revoked ${n} session${n === 1 ? '' : 's'}\n`);
     });
   return cmd;
 }

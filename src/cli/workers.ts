@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import { DevIssuer } from '../dev/index.js';
 import { DEV_ISSUER_PATH, loadKeyRing, publicUrlOf } from '../broker/index.js';
 import type { Logger } from '../observability/index.js';
+import { serveClusterMetrics } from '../observability/cluster-metrics.js';
 
 /** `--workers <n>`: a positive integer, at most 64. */
 export function parseWorkerCount(value: string): number {
@@ -34,6 +35,9 @@ export function isFirstWorker(): boolean {
 export async function runPrimary(count: number, config: Config, logger: Logger): Promise<void> {
   await loadKeyRing(config);
   if (config.devIssuer.enabled) await DevIssuer.open(config.dataDir, `${publicUrlOf(config)}${DEV_ISSUER_PATH}`);
+
+  // Any worker may answer GET /metrics: it asks this process for the sum over all of them.
+  if (config.metrics.enabled) serveClusterMetrics();
 
   const listening = new Set<number>();
   let stopping = false;

@@ -98,7 +98,7 @@ const sessions = z
   .strictObject({
     refreshTokens: z
       .strictObject({
-        enabled: z.boolean().optional().describe('hand out refresh tokens; default on with a redis store, off with memory (P15: lost on restart)'),
+        enabled: z.boolean().optional().describe('hand out refresh tokens; default on with a redis store, off with memory (a restart would lose them and log docker users out)'),
         workloadLifetime: z.number().int().min(60).max(30 * 86_400).default(3600).describe('seconds, sessions of workload identities'),
         personLifetime: z.number().int().min(60).max(30 * 86_400).default(43_200).describe('seconds, sessions of people'),
         personIssuers: z.array(z.string().min(1)).default([]).describe('issuer ids whose identities are people'),

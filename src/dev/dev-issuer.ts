@@ -31,8 +31,10 @@ export interface DevMintOptions {
 }
 
 /** Key persistence is keys/'s: written whole, mode 0600, never over an existing file. */
-async function loadOrCreateKey(path: string): Promise<KeyObject> {
+async function loadOrCreateKey(path: string, create: boolean): Promise<KeyObject> {
   if (!(await exists(path))) {
+    // A dry run (`config check`) uses a throwaway key and leaves the data dir alone.
+    if (!create) return generateSigningKey('ES256');
     try {
       await writeFileExclusive(path, exportPrivateKeyPem(await generateSigningKey('ES256')), 0o600);
     } catch (error) {
@@ -54,12 +56,16 @@ export class DevIssuer {
     readonly kid: string,
   ) {}
 
-  /** Open (or create, once) the development issuer whose key lives in `dataDir`. */
-  static async open(dataDir: string, issuerUrl: string): Promise<DevIssuer> {
+  /**
+   * Open (or create, once) the development issuer whose key lives in `dataDir`.
+   * `create: false` (a dry run) writes nothing: without a key file it uses a throwaway key.
+   */
+  static async open(dataDir: string, issuerUrl: string, options: { create?: boolean } = {}): Promise<DevIssuer> {
     const issuer = issuerUrl.replace(/\/+$/, '');
     if (!URL.canParse(issuer)) throw new Error(`dev issuer URL ${issuerUrl} is not an absolute URL`);
-    await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    const privateKey = await loadOrCreateKey(join(dataDir, DEV_ISSUER_KEY_FILE));
+    const create = options.create ?? true;
+    if (create) await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    const privateKey = await loadOrCreateKey(join(dataDir, DEV_ISSUER_KEY_FILE), create);
     // RFC 7638 thumbprint: stable across restarts, changes only with the key.
     const kid = `dev-${await jwkThumbprint(privateKey)}`;
     const jwk = Object.freeze(await publicJwk(privateKey, { kid, alg: 'ES256' }));

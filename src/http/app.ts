@@ -6,7 +6,8 @@ import { HttpError, answerFor, errorMiddleware, respondWithError } from './error
 import { parseGetRequest, parsePostRequest } from './token-request.js';
 import { mountAdminSessions, type AdminSessionsDeps } from './admin-sessions.js';
 import { mountAdminExplain, type AdminExplainDeps } from './admin-explain.js';
-import type { Metrics } from '../observability/metrics.js';
+import { NO_ISSUER, refusalReason, type Metrics, type RefusalReason } from '../observability/index.js';
+import { PortcullisError } from '../lib/index.js';
 import { mountLogin, type LoginRoutesDeps } from './login-routes.js';
 
 export interface DevIssuerRoutes {
@@ -39,17 +40,30 @@ export interface AppDeps {
   login?: Omit<LoginRoutesDeps, 'logger'>;
 }
 
+/** The bounded refusal reason of a failed token request, for metrics. */
+function reasonOf(err: unknown): RefusalReason {
+  return err instanceof PortcullisError ? refusalReason(err.code, err.detail?.reason) : 'internal';
+}
+
 /** The HTTP surface. Handlers only translate between HTTP and the services. */
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.trustProxy ?? false });
   const router = new Router();
   const metrics = deps.metrics;
-  const audit = (record: AuditRecord, status: number, started: bigint): void => {
-    deps.logger.info({ audit: record }, record.outcome === 'issued' ? 'token issued' : 'token refused');
+  const audit = (record: AuditRecord, status: number, started: bigint, err?: unknown): void => {
+    // `refusal` is the bounded reason code: the same value as the metrics' reason label.
+    const refusal = record.outcome === 'refused' ? reasonOf(err) : undefined;
+    deps.logger.info(refusal ? { audit: record, refusal } : { audit: record }, record.outcome === 'issued' ? 'token issued' : 'token refused');
     if (metrics) {
-      metrics.tokenRequests.inc({ outcome: record.outcome, grant: record.grant ?? 'unknown', status: String(status) });
-      metrics.tokenDuration.observe({ outcome: record.outcome }, Number(process.hrtime.bigint() - started) / 1e9);
-      if (record.denied) metrics.deniedScopes.inc(record.denied.length);
+      metrics.recordTokenRequest({
+        outcome: record.outcome,
+        grant: record.grant ?? 'unknown',
+        status,
+        issuer: record.issuerId ?? NO_ISSUER,
+        ...(refusal ? { reason: refusal } : {}),
+        deniedScopes: record.denied?.length ?? 0,
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+      });
     }
   };
 
@@ -63,7 +77,7 @@ export function createApp(deps: AppDeps): Koa {
     } catch (err) {
       // Refused at the edge: audited without a decision id, answered by the error middleware.
       const answer = answerFor(err);
-      if (answer !== undefined) audit({ decision: '-', outcome: 'refused', reason: (err as Error).message, clientIp: ctx.ip }, answer.status, started);
+      if (answer !== undefined) audit({ decision: '-', outcome: 'refused', reason: (err as Error).message, clientIp: ctx.ip }, answer.status, started, err);
       throw err;
     }
     const outcome = await deps.tokens.issue(request);
@@ -75,7 +89,7 @@ export function createApp(deps: AppDeps): Koa {
     }
     const answer = answerFor(outcome.error);
     if (answer === undefined) throw outcome.error;
-    audit(outcome.audit, answer.status, started);
+    audit(outcome.audit, answer.status, started, outcome.error);
     respondWithError(ctx, outcome.error, answer);
   };
 
@@ -101,8 +115,9 @@ export function createApp(deps: AppDeps): Koa {
   if (deps.adminExplain) mountAdminExplain(router, deps.adminExplain);
   if (metrics) {
     router.get('/metrics', async (ctx) => {
-      ctx.type = metrics.registry.contentType;
-      ctx.body = await metrics.registry.metrics();
+      const { contentType, body } = await metrics.exposition();
+      ctx.type = contentType;
+      ctx.body = body;
     });
   }
 

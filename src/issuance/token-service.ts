@@ -47,6 +47,8 @@ export interface AuditRecord {
   outcome: 'issued' | 'refused';
   service?: string;
   issuer?: string;
+  /** Id of the configured issuer entry that accepted the token (a bounded set, for metrics). */
+  issuerId?: string;
   subject?: string;
   tokenHash?: string;
   requested?: string[];
@@ -144,6 +146,7 @@ export class TokenService {
     }
     if (identity) {
       audit.issuer = identity.issuer;
+      audit.issuerId = identity.issuerId;
       audit.subject = identity.subject;
       audit.tokenHash = identity.tokenHash.slice(0, 16);
       if (sessions) await sessions.limits.checkIdentity(identity.issuer, identity.subject, needsStore);

@@ -14,7 +14,7 @@ export interface PersistedKey {
   certificatePem: string;
   keyPath: string;
   certificatePath: string;
-  /** True when this call generated the key. */
+  /** True when this call generated the key (and, unless a dry run, wrote it). */
   created: boolean;
   /** Things an operator should fix, e.g. a key file other users can read. */
   warnings: string[];
@@ -35,9 +35,11 @@ export async function loadOrCreateKeyFile(
   path: string,
   alg: SigningAlgorithm,
   options: CertificateOptions = {},
+  { write = true }: { write?: boolean } = {},
 ): Promise<PersistedKey> {
   const certificatePath = certificatePathFor(path);
   if (certificatePath === path) throw new KeyError('invalid_key', `${path}: a key file must not end in .crt`);
+  if (!write) return readOnlyKey(path, certificatePath, alg, options);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
 
   let created = false;
@@ -70,6 +72,21 @@ export async function loadOrCreateKeyFile(
   const certificatePem = await readFile(certificatePath, 'utf8');
   assertCertificateMatchesKey(parseCertificateChain(certificatePem, certificatePath), privateKey);
   return { privateKey, certificatePem, keyPath: path, certificatePath, created, warnings };
+}
+
+/** The dry-run variant (`config check`): loads what exists, generates the rest in memory, writes nothing. */
+async function readOnlyKey(path: string, certificatePath: string, alg: SigningAlgorithm, options: CertificateOptions): Promise<PersistedKey> {
+  const pem = await readIfExists(path);
+  const privateKey = pem === undefined ? await generateSigningKey(alg) : parsePrivateKeyPem(pem, alg, path);
+  const warnings: string[] = [];
+  if (pem !== undefined) {
+    const mode = (await stat(path)).mode & 0o777;
+    if ((mode & 0o077) !== 0) warnings.push(`${path} is accessible to other users (mode ${mode.toString(8).padStart(4, '0')}); chmod 600 it`);
+  }
+  const existing = pem === undefined ? undefined : await readIfExists(certificatePath);
+  const certificatePem = existing ?? (await createSelfSignedCertificate(privateKey, alg, options));
+  if (existing !== undefined) assertCertificateMatchesKey(parseCertificateChain(existing, certificatePath), privateKey);
+  return { privateKey, certificatePem, keyPath: path, certificatePath, created: pem === undefined, warnings };
 }
 
 async function readIfExists(path: string): Promise<string | undefined> {

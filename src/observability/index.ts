@@ -1,3 +1,5 @@
 /** Logs (pino, redacted, batched) and Prometheus metrics. */
 export { createLogger, flushLogs, type Logger } from './logger.js';
-export { Metrics } from './metrics.js';
+export { Metrics, NO_ISSUER, REFUSAL_REASONS, refusalReason, type RefusalReason } from './metrics.js';
+export { instrumentIssuerFetch, instrumentStore } from './instrument.js';
+export { serveClusterMetrics } from './cluster-metrics.js';

@@ -73,8 +73,8 @@ describe('/metrics', () => {
     await fetch(`${broker.url}/token?service=test-registry`, { headers: { authorization: basic('x', 'bad') } });
     const text = await (await fetch(`${broker.url}/metrics`)).text();
     expect(text).toContain(`portcullis_policy_info{version="${broker.broker.policy().version}"} 1`);
-    expect(text).toMatch(/portcullis_token_requests_total\{outcome="issued",grant="GET",status="200"\} [1-9]/);
-    expect(text).toMatch(/portcullis_token_requests_total\{outcome="refused",grant="GET",status="401"\} [1-9]/);
+    expect(text).toMatch(/portcullis_token_requests_total\{outcome="issued",grant="GET",status="200",issuer="ci"\} [1-9]/);
+    expect(text).toMatch(/portcullis_token_requests_total\{outcome="refused",grant="GET",status="401",issuer="none"\} [1-9]/);
     expect(text).toContain('portcullis_token_request_duration_seconds_bucket');
     expect(text).not.toContain(good);
   });

@@ -86,11 +86,11 @@ describe('keys generate', () => {
     expect(await readFile(certPath, 'utf8')).toBe('existing');
   });
 
-  it('reports bad options with exit code 1', async () => {
+  it('reports bad options as usage errors (main exits 2 for these)', async () => {
     const out = join(await tempDir(), 'k.pem');
     expect((await run(['generate'])).stderr).toMatch(/required option '--out <key.pem>'/);
     const badAlg = await run(['generate', '--alg', 'HS256', '--out', out]);
-    expect(badAlg.error?.exitCode).toBe(1);
+    expect(badAlg.error?.code).toBe('commander.invalidArgument');
     expect(badAlg.stderr).toMatch(/Allowed choices are ES256, RS256/);
     expect((await run(['generate', '--out', out, '--days', '0'])).stderr).toMatch(/whole number of days/);
   });
