@@ -132,7 +132,7 @@ describe('portcullis login against the real broker, approved in chromium', () =>
   });
 
   it('device flow: the CLI prints a code, the signed-in person approves it in chromium', async () => {
-    const cli = startPortcullis(machine, ['login', broker.url, '--device', '--configure', 'docker,podman']);
+    const cli = startPortcullis(machine, ['login', broker.url, '--device', '--configure', 'docker,podman', '--json']);
     const [, complete] = await cli.waitForLine(/^\(or open (http\S+\/device\?user_code=\S+)\)$/m);
     await page.goto(complete as string);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('A device asks to sign in as you');
@@ -141,6 +141,9 @@ describe('portcullis login against the real broker, approved in chromium', () =>
 
     const result = await cli.done;
     expect(result.code, result.stderr).toBe(0);
+    const outcome = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(outcome).toMatchObject({ broker: broker.url, service: SERVICE, name: 'Carol Example', registries: [registry.host], configured: [machine.dockerConfig, machine.authFile] });
+    expect(result.stdout).not.toContain('pcr_');
     expect(JSON.parse(await readFile(machine.dockerConfig, 'utf8'))).toEqual({
       auths: { 'other.example': { auth: 'dTpw' } },
       credHelpers: { 'gcr.io': 'gcloud', [registry.host]: 'portcullis' },

@@ -1,6 +1,7 @@
 /**
  * `portcullis login` and `logout` as a person runs them (child processes), on the refusals that need
- * no sign-in: each is one line on stderr and exit status 1, and nothing is written.
+ * no sign-in: each is one line on stderr and exit status 1 (2 for a wrong command line), and nothing
+ * is written.
  */
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -66,7 +67,16 @@ describe('portcullis login / logout refusals', () => {
       login: { authorization_endpoint: `${base}/login/cli`, device_authorization_endpoint: `${base}/d`, token_endpoint: `${base}/t`, revocation_endpoint: `${base}/r` },
     };
     await fails(['login', base, '--configure', 'docker'], 'announces no registry to configure; name it with --registry');
-    await fails(['login', base, '--configure', 'rkt'], /unknown client "rkt"/);
+  });
+
+  it('a wrong --configure value, or --device with --browser, is a usage error: exit status 2', async () => {
+    const bad = await machine.portcullis(['login', base, '--configure', 'rkt']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown client "rkt" \(expected docker, podman, buildah or skopeo\)/);
+    const both = await machine.portcullis(['login', base, '--device', '--browser']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/cannot be used with/);
+    expect(existsSync(machine.loginsFile)).toBe(false);
   });
 
   it('logout when not signed in', async () => {
