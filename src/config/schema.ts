@@ -195,6 +195,18 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).default(5001),
       publicUrl: url.optional().describe('the URL clients reach the broker at; defaults to http://host:port'),
       trustProxy: z.boolean().default(false).describe('honour X-Forwarded-For for the client IP'),
+      shutdown: z
+        .strictObject({
+          drainDelay: z
+            .number()
+            .min(0)
+            .max(60)
+            .default(2)
+            .describe('seconds between SIGTERM (readiness turns false) and closing the listener, so load balancers stop sending first'),
+          timeout: z.number().positive().max(300).default(10).describe('seconds after SIGTERM by which the process has exited, whatever is still in flight'),
+        })
+        .refine((s) => s.drainDelay < s.timeout, { message: 'drainDelay must be shorter than timeout', path: ['drainDelay'] })
+        .prefault({}),
     })
     .prefault({}),
   token: z
