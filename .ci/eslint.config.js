@@ -15,7 +15,7 @@ export default tseslint.config(
   },
   {
     // The domain never depends on the HTTP framework.
-    files: ['src/{registry,keys,identity,dev,policy,store,sessions,login,config}/**/*.ts'],
+    files: ['src/{registry,keys,identity,dev,policy,store,sessions,login,config,client}/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['koa', '@koa/*'] }],
     },

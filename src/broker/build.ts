@@ -8,12 +8,13 @@ import { PolicyHolder, loadPolicyFile, type CompiledPolicy } from '../policy/ind
 import type { KeyRing } from '../keys/index.js';
 import { TokenService } from '../issuance/token-service.js';
 import { answerClientError, createApp, createOperatorApp, type ReadinessReport } from '../http/index.js';
-import type { Logger } from '../observability/index.js';
+import { logOutputStats, type Logger } from '../observability/index.js';
 import { loadKeyRing } from './keys.js';
 import { readSecret } from '../config/index.js';
 import type { SessionService } from '../sessions/index.js';
 import type { Store } from '../store/index.js';
 import { openStore } from './store.js';
+import { GracefulServer, sleepUntil, type ShutdownPlan } from './shutdown.js';
 import { buildSessions } from './sessions.js';
 import { Metrics, instrumentIssuerFetch, instrumentStore } from '../observability/index.js';
 import { LoginService, LoginViews } from '../login/index.js';
@@ -47,6 +48,13 @@ export interface Broker {
   /** Human-readable lines describing what the broker does. */
   readonly summary: string[];
   listen(): Promise<Server>;
+  /**
+   * SIGTERM: readiness turns false at once, the listener closes after the plan's drain delay,
+   * every accepted request is answered and keep-alive connections close after their response,
+   * then the store closes. Resolves true when nothing had to be cut at the deadline.
+   */
+  shutdown(plan: ShutdownPlan): Promise<boolean>;
+  /** Immediate stop (tests, start-up failures): no drain delay. */
   close(): Promise<void>;
 }
 
@@ -75,6 +83,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     issuers.push(devIssuerConfig(devIssuer, { audiences: [config.devIssuer.audience] }));
   }
   const metrics = config.metrics.enabled ? new Metrics() : undefined;
+  metrics?.trackLogDrops(() => logOutputStats(logger).droppedLines);
   const verifier = createVerifier(issuers, {
     logger: { warn: (obj, msg) => logger.warn(obj, msg) },
     ...(metrics ? { fetch: instrumentIssuerFetch(fetch, metrics) } : {}),
@@ -115,7 +124,8 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   // Secrets first: a failure here must not leave a Redis connection behind.
   const adminToken = config.admin.enabled && config.admin.token ? readSecret(config.admin.token, 'admin.token', options.env).trim() : undefined;
   const openedStore = await openStore(config, options.env, (state, error) =>
-    state === 'ready' ? logger.info({ store: state }, 'store ready') : logger.warn({ store: state, err: error?.message }, 'store not ready'),
+    // Connecting at start-up and closed at shutdown are routine; only losing the store is a warning.
+    state === 'unavailable' ? logger.warn({ store: state, err: error?.message }, 'store not ready') : logger.info({ store: state }, `store ${state}`),
   );
   const store = metrics ? instrumentStore(openedStore, metrics) : openedStore;
   let lastFailOpenLog = 0;
@@ -159,6 +169,8 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     ...(metrics ? { metrics } : {}),
   };
   const readiness = async (): Promise<ReadinessReport> => {
+    // Shutting down: not ready, whatever the store says, so load balancers stop sending.
+    if (graceful?.isDraining) return { ok: false, checks: { shutdown: { ok: false, detail: 'draining: the process is stopping' } } };
     const health = await store.health();
     const detail = health.ok ? `${health.kind} ok` : `${health.kind} ${health.state}: ${health.error ?? 'not ready'}`;
     return { ok: health.ok, checks: { store: { ok: health.ok, detail } } };
@@ -214,7 +226,31 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
 
   let server: Server | null = null;
   let operatorServer: Server | null = null;
+  let graceful: GracefulServer | null = null;
   let unwatch: (() => void) | null = null;
+  let stopped: Promise<boolean> | null = null;
+  const stop = (plan: ShutdownPlan): Promise<boolean> => {
+    stopped ??= (async () => {
+      unwatch?.();
+      holder?.close();
+      let clean = true;
+      if (graceful) {
+        graceful.drain();
+        await sleepUntil(plan.drainDelayMs, plan.deadline);
+        clean = await graceful.close(plan.deadline, plan.quietMs);
+      }
+      if (operatorServer) {
+        const op = operatorServer;
+        await new Promise<void>((resolve) => {
+          op.close(() => resolve());
+          op.closeAllConnections();
+        });
+      }
+      await store.close();
+      return clean;
+    })();
+    return stopped;
+  };
   return {
     config,
     app,
@@ -245,22 +281,14 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
         const operatorApp = createOperatorApp({ logger, readiness, ...operatorDeps });
         operatorServer = await serve(operatorApp, operatorListener.port, operatorListener.host, config.server.maxHeaderBytes);
       }
+      graceful = new GracefulServer(server);
       return server;
     },
+    shutdown: stop,
     async close() {
-      unwatch?.();
-      holder?.close();
-      for (const s of [server, operatorServer]) {
-        if (!s) continue;
-        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
-        // Requests in flight get a moment to finish; browsers' kept-open sockets would otherwise hold
-        // the shutdown until their timeouts (a minute).
-        const force = setTimeout(() => s.closeAllConnections(), 2_000);
-        await closed;
-        clearTimeout(force);
-        s.closeAllConnections();
-      }
-      await store.close();
+      // Stop accepting, let requests in flight finish for up to 2 s, no drain delay. Idle kept-open
+      // sockets (browsers keep them a minute) are closed at once, busy ones cut at the deadline.
+      await stop({ drainDelayMs: 0, quietMs: 0, deadline: Date.now() + 2_000 });
     },
   };
 }

@@ -10,6 +10,7 @@ import { configCommand } from './config.js';
 import { devCommand } from './dev.js';
 import { sessionsCommand } from './sessions.js';
 import { healthCommand } from './health.js';
+import { loginCommand, logoutCommand } from './login.js';
 import { USAGE_EXIT_CODE, UsageError, exitStatusOf, throwInsteadOfExit } from './usage.js';
 
 const program = new Command('portcullis')
@@ -28,6 +29,8 @@ program.addCommand(devCommand());
 program.addCommand(policyCommand());
 program.addCommand(sessionsCommand());
 program.addCommand(healthCommand());
+program.addCommand(loginCommand());
+program.addCommand(logoutCommand());
 throwInsteadOfExit(program);
 
 /** Expected failures are one line for a person, exit status 1 (2 for usage errors); no stack traces. */

@@ -43,13 +43,26 @@ export function serveCommand(): Command {
       const stop = (signal: string): void => {
         if (stopping) return;
         stopping = true;
-        logger.info({ signal }, 'shutting down');
-        const force = setTimeout(() => process.exit(1), 10_000);
+        const { drainDelay, timeout } = loaded.config.server.shutdown;
+        const started = Date.now();
+        // A worker keeps half a second in hand so its primary, too, exits within the bound.
+        const boundMs = isClusterWorker() ? Math.max(timeout * 500, timeout * 1000 - 500) : timeout * 1000;
+        logger.info({ signal, drainDelaySec: drainDelay, timeoutSec: timeout }, 'shutting down: not ready, draining');
+        // The bound holds whatever happens below (a stuck store, a stalled log pipe).
+        const force = setTimeout(() => process.exit(1), boundMs);
         force.unref();
+        // Leave room at the deadline for closing the store and writing the last log lines.
+        const deadline = started + boundMs - Math.min(1_000, boundMs / 10);
         void broker
-          .close()
-          .then(() => flushLogs(logger))
-          .then(() => process.exit(0));
+          .shutdown({ drainDelayMs: drainDelay * 1000, deadline })
+          .then((clean) => {
+            logger.info({ signal, ms: Date.now() - started, clean }, clean ? 'stopped: every accepted request answered' : 'stopped: connections still busy at the deadline were cut');
+            return flushLogs(logger, Math.max(100, started + boundMs - Date.now() - 100)).then(() => process.exit(clean ? 0 : 1));
+          })
+          .catch((err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            return flushLogs(logger, 500).then(() => process.exit(1));
+          });
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));

@@ -53,14 +53,19 @@ export async function runPrimary(count: number, config: Config, logger: Logger):
     stopping = true;
     logger.info({ signal, workers: live().length }, 'primary: stopping workers');
     for (const w of live()) w.process.kill('SIGTERM');
-    const force = setTimeout(() => process.exit(1), 12_000);
+    // Each worker drains and exits within the same bound; a worker still there at the end is killed.
+    const force = setTimeout(() => {
+      for (const w of live()) w.process.kill('SIGKILL');
+      process.exit(1);
+    }, config.server.shutdown.timeout * 1000);
     force.unref();
   };
 
   cluster.on('exit', (worker, code, signal) => {
     const started = listening.delete(worker.id);
     if (stopping) {
-      if (live().length === 0) process.exit(0);
+      if (code !== 0) process.exitCode = 1;
+      if (live().length === 0) process.exit();
       return;
     }
     if (!started) {

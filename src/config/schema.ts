@@ -245,6 +245,18 @@ export const configSchema = z.strictObject({
         })
         .optional()
         .describe('a second listener for /metrics, /admin/* and detailed /readyz; when set they leave the public listener'),
+      shutdown: z
+        .strictObject({
+          drainDelay: z
+            .number()
+            .min(0)
+            .max(60)
+            .default(2)
+            .describe('seconds between SIGTERM (readiness turns false) and closing the listener, so load balancers stop sending first'),
+          timeout: z.number().positive().max(300).default(10).describe('seconds after SIGTERM by which the process has exited, whatever is still in flight'),
+        })
+        .refine((s) => s.drainDelay < s.timeout, { message: 'drainDelay must be shorter than timeout', path: ['drainDelay'] })
+        .prefault({}),
     })
     .prefault({}),
   token: z

@@ -14,6 +14,11 @@ export interface Identity {
   readonly tokenHash: string;
   /** `exp` of the ID token, seconds since the epoch. */
   readonly expiresAt: number;
+  /**
+   * The last second the verifier accepts the token, before clock skew: `exp`, or `iat` plus the
+   * issuer's maxTokenAge when that comes first. Absent on identities rebuilt from a session.
+   */
+  readonly validUntil?: number;
   /** `jti` when the token has one. */
   readonly tokenId?: string;
 }

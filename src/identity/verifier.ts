@@ -117,6 +117,7 @@ export class OidcVerifier implements IdentityVerifier {
       issuerId: entry.id,
       tokenHash,
       expiresAt: claims.expiresAt,
+      validUntil: claims.validUntil,
       ...(claims.tokenId !== undefined ? { tokenId: claims.tokenId } : {}),
     });
     this.cache?.set(tokenHash, identity, claims.validUntil);

@@ -191,6 +191,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private logDrops: () => number = () => 0;
+  readonly logLinesDropped = new Counter({
+    name: 'portcullis_log_lines_dropped_total',
+    help: 'Log lines dropped because the log output could not keep up (the writer never blocks requests).',
+    registers: [this.registry],
+    collect: () => {
+      this.logLinesDropped.reset();
+      this.logLinesDropped.inc(this.logDrops());
+    },
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     // Node's default metrics under their usual names (process_*, nodejs_*), so stock dashboards work.
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -237,6 +248,11 @@ export class Metrics {
       if (r.status === 429) this.#otherCounts.rateLimited += 1;
     }
     if (r.deniedScopes) this.#otherCounts.deniedScopes += r.deniedScopes;
+  }
+
+  /** Where portcullis_log_lines_dropped_total reads its value (the logger's own count). */
+  trackLogDrops(source: () => number): void {
+    this.logDrops = source;
   }
 
   setPolicyVersion(version: string): void {

@@ -147,6 +147,9 @@ export function createRedisClient(config: RedisStoreConfig): { client: RedisClie
     options.sentinels = checkNodes(config.sentinels ?? [], 'sentinels');
     options.name = config.sentinelName;
     options.sentinelRetryStrategy = retryStrategy;
+    // Follow +switch-master at once. Without it the client keeps writing to the old master after a
+    // planned failover until Sentinel demotes it (up to ~10 s), and every write there is lost.
+    options.failoverDetector = true;
     if (config.sentinelUsername !== undefined) options.sentinelUsername = config.sentinelUsername;
     if (config.sentinelPassword !== undefined) options.sentinelPassword = config.sentinelPassword;
   } else {

@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { TestIssuer} from '../helpers/issuer.js';
+import type { TestAlg, TestIssuer } from '../helpers/issuer.js';
 import { githubActionsClaims } from '../helpers/issuer.js';
 
 export const ISSUER_COUNT = 6;
@@ -114,18 +114,27 @@ function basic(token: string): string {
   return `Basic ${Buffer.from(`ci:${token}`).toString('base64')}`;
 }
 
+export interface MintOptions {
+  /** Signing algorithm (default RS256). */
+  alg?: TestAlg;
+  /** Default one hour: a whole benchmark run fits in it. */
+  lifetimeSeconds?: number;
+  /** Spread the tokens over the first `tenants` issuers only (default all). */
+  tenants?: number;
+}
+
 /**
- * `count` distinct ID tokens spread over every issuer and owner, each with the scope its
- * rule grants in full. Lifetime one hour: the whole run fits in it.
+ * `count` distinct ID tokens spread over the issuers and owners, each with the scope its
+ * rule grants in full.
  */
-export async function mintPool(issuer: TestIssuer, count: number, offset = 0): Promise<BenchRequest[]> {
+export async function mintPool(issuer: TestIssuer, count: number, offset = 0, mint: MintOptions = {}): Promise<BenchRequest[]> {
   const batch = 500;
   const out: BenchRequest[] = [];
   for (let start = 0; start < count; start += batch) {
     const jobs: Promise<BenchRequest>[] = [];
     for (let i = start; i < Math.min(count, start + batch); i += 1) {
       const n = i + offset;
-      const t = n % ISSUER_COUNT;
+      const t = n % (mint.tenants ?? ISSUER_COUNT);
       const o = (n * 7) % OWNERS_PER_ISSUER;
       const repoId = String(100_000 + n);
       const claims = githubActionsClaims({
@@ -139,7 +148,7 @@ export async function mintPool(issuer: TestIssuer, count: number, offset = 0): P
       const scope = `repository:org-${o}/${repoId}:pull,push`;
       jobs.push(
         issuer
-          .mint(claims, { issuer: issuer.issuerAt(tenantPath(t)), audience: AUDIENCE, lifetimeSeconds: 3600 })
+          .mint(claims, { issuer: issuer.issuerAt(tenantPath(t)), audience: AUDIENCE, lifetimeSeconds: mint.lifetimeSeconds ?? 3600, alg: mint.alg ?? 'RS256' })
           .then((idToken) => ({
             idToken,
             authorization: basic(idToken),

@@ -16,6 +16,8 @@ export interface LoadOptions {
   seconds: number;
   /** Fixed total request rate (req/s) instead of as fast as possible. */
   overallRate?: number;
+  /** Sees every response (status, latency in ms), e.g. to count refusals apart. */
+  onResponse?: (status: number, ms: number) => void;
 }
 
 export interface LoadResult {
@@ -67,6 +69,7 @@ export async function runLoad(url: string, serverPid: number, shape: LoadShape, 
     (err, res) => (err ? fail(err) : finish(res)),
   );
   instance.on('response', (_client: Client, statusCode: number, _bytes: number, responseTime: number) => {
+    o.onResponse?.(statusCode, responseTime);
     if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
     else non2xx += 1;
   });

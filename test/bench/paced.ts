@@ -14,7 +14,7 @@ export async function runPaced(
   url: string,
   serverPid: number,
   next: () => BenchRequest,
-  o: { rate: number; seconds: number; connections: number },
+  o: { rate: number; seconds: number; connections: number; onResponse?: (status: number, ms: number) => void },
 ): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: o.connections });
   const { hostname, port } = new URL(url);
@@ -35,6 +35,7 @@ export async function runPaced(
       res.resume();
       res.on('end', () => {
         inFlight -= 1;
+        o.onResponse?.(res.statusCode ?? 0, performance.now() - due);
         if (res.statusCode === 200) latencies.push(performance.now() - due);
         else non2xx += 1;
       });

@@ -324,15 +324,23 @@ export interface RedisSentinelHandle {
   stop(): Promise<void>;
 }
 
-/** One redis-sentinel (quorum 1) monitoring the master on `masterPort`. */
-export async function startRedisSentinel(masterPort: number, name = 'portcullis'): Promise<RedisSentinelHandle> {
+/**
+ * One redis-sentinel (quorum 1) monitoring the master on `masterPort`; `settings` are extra
+ * per-group directives, e.g. `down-after-milliseconds 1000` (written as `sentinel <setting>`
+ * with the group name inserted).
+ */
+export async function startRedisSentinel(masterPort: number, name = 'portcullis', settings: readonly string[] = []): Promise<RedisSentinelHandle> {
   const binary = requireBinary('redis-server');
   installExitHook();
   const dir = await mkdtemp(join(tmpdir(), 'portcullis-redis-sentinel-'));
   const port = await freePort();
   // Sentinel insists on a writable config file of its own.
   const conf = join(dir, 'sentinel.conf');
-  await writeFile(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${name} 127.0.0.1 ${masterPort} 1\n`);
+  const extra = settings.map((line) => {
+    const [directive, ...rest] = line.split(' ');
+    return `sentinel ${directive} ${name} ${rest.join(' ')}\n`;
+  });
+  await writeFile(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${name} 127.0.0.1 ${masterPort} 1\n${extra.join('')}`);
   const managed = manage(binary, port, [conf, '--sentinel']);
   await managed.start();
   return {

@@ -18,6 +18,8 @@ export interface RegistryOptions {
   rootCertBundle: string;
   /** Upper bound for the registry to answer its first challenge. Default 15 s. */
   startTimeoutMs?: number;
+  /** Listen on this port (e.g. one the broker already announces); default a free one. */
+  port?: number;
 }
 
 export interface RunningRegistry {
@@ -98,7 +100,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
     const dir = await mkdtemp(join(tmpdir(), 'portcullis-registry-'));
     const bundlePath = join(dir, 'rootcerts.pem');
     const configPath = join(dir, 'config.yml');
-    const port = await freePort();
+    const port = opts.port ?? (await freePort());
     const config = registryConfig(opts, dir, port, bundlePath);
     await writeFile(bundlePath, opts.rootCertBundle, { mode: 0o600 });
     await writeFile(configPath, config, { mode: 0o600 });

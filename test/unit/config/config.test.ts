@@ -41,6 +41,12 @@ describe('parseConfig', () => {
     expect(problems.some((p) => p.startsWith('token.lifetime:'))).toBe(true);
   });
 
+  it('server.shutdown: 2 s drain and a 10 s bound by default; the drain must fit in the bound', () => {
+    expect(parseConfig({}).server.shutdown).toEqual({ drainDelay: 2, timeout: 10 });
+    expect(problemsOf(() => parseConfig({ server: { shutdown: { drainDelay: 10, timeout: 5 } } })).join()).toMatch(/server\.shutdown\.drainDelay/);
+    expect(problemsOf(() => parseConfig({ server: { shutdown: { timeout: 0 } } })).join()).toMatch(/server\.shutdown\.timeout/);
+  });
+
   it('rejects unknown keys (typos must not be silently ignored)', () => {
     expect(problemsOf(() => parseConfig({ tokn: {} })).join()).toMatch(/tokn/);
   });

@@ -224,3 +224,30 @@ describe('rate limits', () => {
     await expect(closed.sessions.limits.checkIp('10.0.0.1')).rejects.toMatchObject({ name: 'SessionError', code: 'unavailable' });
   });
 });
+
+describe('single-use marker lifetime', () => {
+  it('is capped by maxTokenAge (validUntil) plus skew, not by a later exp', async () => {
+    const { clock, store, sessions } = setup({ idTokens: { ...DEFAULT_ID_TOKENS, clockSkewSec: 30 } });
+    const nowSec = Math.floor(clock.now / 1000);
+    // exp one hour away, but the issuer's maxTokenAge makes the verifier refuse it after 60 s.
+    const id = identity({ tokenId: 'capped', expiresAt: nowSec + 3600, validUntil: nowSec + 60 });
+    expect(await sessions.consumeIdToken(id, 'direct')).toBe(true);
+    expect(store.size).toBe(1);
+    clock.now = (nowSec + 60 + 30) * 1000 - 1;
+    expect(await sessions.consumeIdToken(id, 'direct')).toBe(false);
+    clock.now += 1;
+    // The verifier no longer accepts the token, so the marker has left the store.
+    expect(store.sweep()).toBe(1);
+    expect(store.size).toBe(0);
+  });
+
+  it('without maxTokenAge lives until exp plus skew', async () => {
+    const { clock, store, sessions } = setup({ idTokens: { ...DEFAULT_ID_TOKENS, clockSkewSec: 60 } });
+    const nowSec = Math.floor(clock.now / 1000);
+    expect(await sessions.consumeIdToken(identity({ tokenId: 'plain', expiresAt: nowSec + 300 }), 'direct')).toBe(true);
+    clock.now = (nowSec + 360) * 1000 - 1;
+    expect(store.sweep()).toBe(0);
+    clock.now += 1;
+    expect(store.sweep()).toBe(1);
+  });
+});

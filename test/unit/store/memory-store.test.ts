@@ -168,3 +168,60 @@ describe('createStore', () => {
     expect((caught as StoreError).message).not.toContain('hunter2');
   });
 });
+
+describe('MemoryStore at saturation', () => {
+  /** A full store of `n` live single-use-style markers; returns how many expiry checks 100 refused writes cost. */
+  async function refusalCost(n: number): Promise<number> {
+    const { store } = clocked({ maxEntries: n });
+    // Varied TTLs so the heap is not trivially ordered.
+    for (let i = 0; i < n; i += 1) await store.putIfAbsent(`jti-${i}`, 'u', 60_000 + ((i * 7919) % 3_600_000));
+    expect(store.size).toBe(n);
+    const before = store.expiryChecks;
+    for (let i = 0; i < 100; i += 1) {
+      await expect(store.putIfAbsent(`new-${i}`, 'u', 60_000)).rejects.toBeInstanceOf(StoreFullError);
+    }
+    await store.close();
+    return store.expiryChecks - before;
+  }
+
+  it('refuses a write to a full store after one expiry check, however many entries it holds', async () => {
+    const small = await refusalCost(1_000);
+    const large = await refusalCost(100_000);
+    expect(small).toBe(100);
+    expect(large).toBe(small);
+  });
+
+  it('reclaims only as many expired entries as the write needs, soonest first', async () => {
+    const { store, advance } = clocked({ maxEntries: 10_000 });
+    for (let i = 0; i < 10_000; i += 1) await store.put(`k${i}`, 'v', 1_000 + i);
+    advance(1_000 + 5_000); // k0..k5000 have expired
+    const before = store.expiryChecks;
+    await store.put('fresh', 'v', 60_000);
+    // One expired entry left to make room for one; the other 5,000 stay for the sweep.
+    expect(store.expiryChecks - before).toBe(1);
+    expect(store.size).toBe(10_000);
+    expect(await store.get('k5001')).toBe('v');
+    expect(store.sweep()).toBe(5_000);
+    expect(store.size).toBe(5_000);
+  });
+
+  it('the timer sweeps a mass expiry in slices, one per event-loop turn', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setImmediate', 'clearImmediate'] });
+    try {
+      let now = 0;
+      const store = new MemoryStore({ sweepIntervalMs: 1_000, now: () => now, maxEntries: 20_000 });
+      for (let i = 0; i < 5_000; i += 1) await store.put(`k${i}`, 'v', 100);
+      now = 200;
+      vi.advanceTimersToNextTimer(); // the interval: first slice of 2,000
+      expect(store.size).toBe(3_000);
+      vi.advanceTimersToNextTimer(); // next turn: the second slice
+      expect(store.size).toBe(1_000);
+      vi.advanceTimersToNextTimer(); // the rest; nothing left to schedule
+      expect(store.size).toBe(0);
+      await store.close();
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
