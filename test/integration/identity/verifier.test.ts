@@ -4,7 +4,8 @@
  */
 import { createHmac, createPublicKey, randomBytes, type JsonWebKey } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createVerifier, IdentityError, type IssuerConfig, type OidcVerifier } from '../../../src/identity/index.js';
+import { createVerifier, type IssuerConfig, type OidcVerifier } from '../../../src/identity/index.js';
+import { identityErrorCode, identityFailure } from '../../helpers/identity.js';
 import { githubActionsClaims, TestIssuer } from '../../helpers/issuer.js';
 
 let issuer: TestIssuer;
@@ -24,18 +25,6 @@ function entry(extra: Partial<IssuerConfig> = {}): IssuerConfig {
 function verifierFor(configs: IssuerConfig[] = [entry()], extra: Parameters<typeof createVerifier>[1] = {}): OidcVerifier {
   return createVerifier(configs, { now, logger, cache: false, ...extra });
 }
-
-async function failure(promise: Promise<unknown>): Promise<IdentityError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(IdentityError);
-    return error as IdentityError;
-  }
-  throw new Error('expected verification to fail');
-}
-
-const codeOf = async (promise: Promise<unknown>): Promise<string> => (await failure(promise)).code;
 
 const mint = (claims: Record<string, unknown> = {}, opts: Parameters<TestIssuer['mint']>[1] = {}): Promise<string> =>
   issuer.mint(claims, { now: nowSeconds(), ...opts });
@@ -99,7 +88,7 @@ describe('refusals', () => {
   it('refuses an untrusted issuer without any network request', async () => {
     const verifier = verifierFor();
     const token = await mint({}, { issuer: issuer.issuerAt('/not-configured') });
-    const error = await failure(verifier.verify(token));
+    const error = await identityFailure(verifier.verify(token));
     expect(error.code).toBe('untrusted_issuer');
     expect(error.message).toContain('/not-configured');
     expect(issuer.count()).toBe(0);
@@ -113,20 +102,20 @@ describe('refusals', () => {
     const verifier = verifierFor();
     const claims: Record<string, number> = {};
     for (const [claim, offset] of Object.entries(offsets)) claims[claim] = nowSeconds() + offset;
-    expect(await codeOf(verifier.verify(await mint(claims)))).toBe(code);
+    expect(await identityErrorCode(verifier.verify(await mint(claims)))).toBe(code);
   });
 
   it('refuses a token older than maxTokenAge', async () => {
     const verifier = verifierFor([entry({ maxTokenAge: 600, clockSkew: 0 })]);
     const old = await mint({}, { now: nowSeconds() - 601, lifetimeSeconds: 3600 });
-    expect(await codeOf(verifier.verify(old))).toBe('too_old');
+    expect(await identityErrorCode(verifier.verify(old))).toBe('too_old');
     const fresh = await mint({}, { now: nowSeconds() - 500, lifetimeSeconds: 3600 });
     await expect(verifier.verify(fresh)).resolves.toBeDefined();
   });
 
   it('refuses the wrong audience and names the expected one', async () => {
     const verifier = verifierFor();
-    const error = await failure(verifier.verify(await mint({}, { audience: 'https://github.com/octo-org' })));
+    const error = await identityFailure(verifier.verify(await mint({}, { audience: 'https://github.com/octo-org' })));
     expect(error.code).toBe('wrong_audience');
     expect(error.message).toContain('"portcullis"');
   });
@@ -135,13 +124,13 @@ describe('refusals', () => {
     const verifier = verifierFor();
     const [header, , signature] = (await mint(githubActionsClaims())).split('.');
     const forged = `${header}.${b64({ ...githubActionsClaims({ repository_owner_id: '1' }), iss: issuer.issuer, aud: 'portcullis', exp: nowSeconds() + 60 })}.${signature}`;
-    expect(await codeOf(verifier.verify(forged))).toBe('bad_signature');
+    expect(await identityErrorCode(verifier.verify(forged))).toBe('bad_signature');
   });
 
   it('refuses alg none', async () => {
     const verifier = verifierFor();
     const unsigned = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ iss: issuer.issuer, sub: 's', aud: 'portcullis', exp: nowSeconds() + 60 })}.`;
-    expect(await codeOf(verifier.verify(unsigned))).toBe('unsupported_alg');
+    expect(await identityErrorCode(verifier.verify(unsigned))).toBe('unsupported_alg');
   });
 
   it('refuses HS256 signed with the issuer public key as the secret', async () => {
@@ -150,13 +139,13 @@ describe('refusals', () => {
     const pem = createPublicKey({ key: issuer.publicJwk('RS256') as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
     const input = `${b64({ alg: 'HS256', kid: issuer.kid('RS256') })}.${b64({ iss: issuer.issuer, sub: 's', aud: 'portcullis', exp: nowSeconds() + 60 })}`;
     const token = `${input}.${createHmac('sha256', pem).update(input).digest('base64url')}`;
-    expect(await codeOf(verifier.verify(token))).toBe('unsupported_alg');
+    expect(await identityErrorCode(verifier.verify(token))).toBe('unsupported_alg');
   });
 
   it('refuses an ES256 header naming an RSA key', async () => {
     const verifier = verifierFor();
     const input = `${b64({ alg: 'ES256', kid: issuer.kid('RS256') })}.${b64({ iss: issuer.issuer, sub: 's', aud: 'portcullis', exp: nowSeconds() + 60 })}`;
-    expect(await codeOf(verifier.verify(`${input}.${randomBytes(64).toString('base64url')}`))).toBe('bad_signature');
+    expect(await identityErrorCode(verifier.verify(`${input}.${randomBytes(64).toString('base64url')}`))).toBe('bad_signature');
   });
 });
 
@@ -182,15 +171,15 @@ describe('key rotation and refetching', () => {
     issuer.resetCounts();
     const unknown = (i: number): Promise<string> => mint({}, { kid: `unknown-${i}` });
     // Concurrent unknown kids share one refetch.
-    const codes = await Promise.all([0, 1, 2, 3, 4].map(async (i) => codeOf(verifier.verify(await unknown(i)))));
+    const codes = await Promise.all([0, 1, 2, 3, 4].map(async (i) => identityErrorCode(verifier.verify(await unknown(i)))));
     expect(codes).toEqual(Array(5).fill('unknown_key'));
     expect(issuer.count('/jwks')).toBe(1);
-    for (let i = 5; i < 10; i++) expect(await codeOf(verifier.verify(await unknown(i)))).toBe('unknown_key');
+    for (let i = 5; i < 10; i++) expect(await identityErrorCode(verifier.verify(await unknown(i)))).toBe('unknown_key');
     expect(issuer.count('/jwks')).toBe(1);
     // Rotation right after a refetch is only seen once the interval has passed.
     await issuer.rotate();
     const rotated = await mint();
-    expect(await codeOf(verifier.verify(rotated))).toBe('unknown_key');
+    expect(await identityErrorCode(verifier.verify(rotated))).toBe('unknown_key');
     expect(issuer.count('/jwks')).toBe(1);
     clock += 30_000;
     await expect(verifier.verify(rotated)).resolves.toBeDefined();
@@ -220,7 +209,7 @@ describe('key rotation and refetching', () => {
     issuer.jwksFailureStatus = 503;
     const results = await verifier.warm();
     expect(results).toEqual([{ issuerId: 'test', ok: false, error: expect.stringContaining('HTTP 503') }]);
-    expect(await codeOf(verifier.verify(await mint()))).toBe('jwks_unavailable');
+    expect(await identityErrorCode(verifier.verify(await mint()))).toBe('jwks_unavailable');
     expect(issuer.count('/jwks')).toBe(1);
   });
 
@@ -228,14 +217,14 @@ describe('key rotation and refetching', () => {
     const verifier = verifierFor([entry()], { fetchTimeoutMs: 300 });
     issuer.stallRequests = true;
     const started = Date.now();
-    expect(await codeOf(verifier.verify(await mint()))).toBe('jwks_unavailable');
+    expect(await identityErrorCode(verifier.verify(await mint()))).toBe('jwks_unavailable');
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it('refuses a JWKS above the response size cap', async () => {
     issuer.extraJwks = [{ kty: 'oct', k: 'x'.repeat(4_000) }];
     const verifier = verifierFor([entry()], { maxResponseBytes: 2_000 });
-    const error = await failure(verifier.verify(await mint()));
+    const error = await identityFailure(verifier.verify(await mint()));
     expect(error.code).toBe('jwks_unavailable');
     expect(error.message).toMatch(/larger than 2000 bytes/);
   });
@@ -248,7 +237,7 @@ describe('discovery', () => {
   ])('refuses a discovery document naming %s', async (_name, announced) => {
     issuer.discoveryIssuerOverride = announced.replace('SELF', issuer.issuer);
     const verifier = verifierFor();
-    const error = await failure(verifier.verify(await mint()));
+    const error = await identityFailure(verifier.verify(await mint()));
     expect(error.code).toBe('jwks_unavailable');
     expect(error.message).toMatch(/discovery/);
     expect(issuer.count('/jwks')).toBe(0);
@@ -270,7 +259,7 @@ describe('wildcard issuers', () => {
 
   it.each(['/org/a.b', '/org/abc/x', '/org/', '/org/abc/../def'])('refuses %s without any request', async (path) => {
     const verifier = verifierFor([pattern()]);
-    expect(await codeOf(verifier.verify(await mint({}, { issuer: issuer.issuerAt(path) })))).toBe('untrusted_issuer');
+    expect(await identityErrorCode(verifier.verify(await mint({}, { issuer: issuer.issuerAt(path) })))).toBe('untrusted_issuer');
     expect(issuer.count()).toBe(0);
   });
 
@@ -278,7 +267,7 @@ describe('wildcard issuers', () => {
     const verifier = createVerifier([pattern()], { now, logger, cache: false });
     const results: string[] = [];
     for (let i = 0; i < 22; i++) {
-      results.push(await codeOf(verifier.verify(await mint({}, { issuer: issuer.issuerAt(`/org/o${i}`), kid: 'x' }))));
+      results.push(await identityErrorCode(verifier.verify(await mint({}, { issuer: issuer.issuerAt(`/org/o${i}`), kid: 'x' }))));
     }
     expect(results.slice(0, 20)).toEqual(Array(20).fill('unknown_key'));
     expect(results.slice(20)).toEqual(['jwks_unavailable', 'jwks_unavailable']);
@@ -300,14 +289,14 @@ describe('verification cache', () => {
     expect(again).not.toBe(first);
     expect(again).toEqual(first);
     clock += 60_000;
-    expect(await codeOf(verifier.verify(token))).toBe('expired');
+    expect(await identityErrorCode(verifier.verify(token))).toBe('expired');
     expect(issuer.count()).toBe(0);
   });
 
   it('does not cache failures', async () => {
     const verifier = createVerifier([entry()], { now, logger });
     const token = await mint({}, { audience: 'other' });
-    expect(await codeOf(verifier.verify(token))).toBe('wrong_audience');
-    expect(await codeOf(verifier.verify(token))).toBe('wrong_audience');
+    expect(await identityErrorCode(verifier.verify(token))).toBe('wrong_audience');
+    expect(await identityErrorCode(verifier.verify(token))).toBe('wrong_audience');
   });
 });
