@@ -90,3 +90,13 @@ export function decodeJwt(jwt: string): { header: Record<string, unknown>; paylo
 export function basic(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
+
+/** RFC 8693 grant type and subject token type for trading an OIDC ID token. */
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
+
+/** POST /token with an RFC 8693 exchange of `idToken` for a registry token on `service` with `scope`. */
+export function exchangeIdToken(brokerUrl: string, service: string, idToken: string, scope: string): Promise<Response> {
+  const form = new URLSearchParams({ grant_type: TOKEN_EXCHANGE_GRANT, service, subject_token: idToken, subject_token_type: ID_TOKEN_TYPE, scope });
+  return fetch(`${brokerUrl}/token`, { method: 'POST', body: form });
+}
