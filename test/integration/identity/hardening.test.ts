@@ -4,44 +4,16 @@
  * stay usable while the JWKS endpoint hangs but age out once withdrawn, exchange-only issuers,
  * and a per-client share of a wildcard entry's discovery budget.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createVerifier, type IssuerConfig, type OidcVerifier } from '../../../src/identity/index.js';
-import { verificationOutcome } from '../../helpers/identity.js';
-import { TestIssuer } from '../../helpers/issuer.js';
+import { describe, expect, it, vi } from 'vitest';
+import { createVerifier, type IssuerConfig } from '../../../src/identity/index.js';
+import { useIdentityIssuer, verificationOutcome } from '../../helpers/identity.js';
 
-let issuer: TestIssuer;
-let clock = Date.now();
-const now = (): number => clock;
-const nowSeconds = (): number => Math.floor(clock / 1000);
-
-function entry(extra: Partial<IssuerConfig> = {}): IssuerConfig {
-  return { id: 'test', issuer: issuer.issuer, audiences: ['portcullis'], ...extra };
-}
-
-function verifierFor(configs: IssuerConfig[] = [entry()], extra: Parameters<typeof createVerifier>[1] = {}): OidcVerifier {
-  return createVerifier(configs, { now, cache: false, ...extra });
-}
-
-const mint = (claims: Record<string, unknown> = {}, opts: Parameters<TestIssuer['mint']>[1] = {}): Promise<string> =>
-  issuer.mint(claims, { now: nowSeconds(), ...opts });
+const fx = useIdentityIssuer();
+const { clock, now, nowSeconds, entry, verifierFor, mint } = fx;
 
 /** Resolves to 'hung' when `promise` has not settled within `ms`: a guard, not a measurement. */
 const within = <T>(promise: Promise<T>, ms: number): Promise<T | 'hung'> =>
   Promise.race([promise, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), ms).unref())]);
-
-beforeAll(async () => {
-  issuer = await TestIssuer.start();
-});
-afterAll(async () => {
-  await issuer.close();
-});
-beforeEach(async () => {
-  clock = Date.now();
-  issuer.jwksFailureStatus = undefined;
-  issuer.stallRequests = false;
-  await issuer.rotate();
-  issuer.resetCounts();
-});
 
 describe('explicit typing (typ)', () => {
   it.each([
@@ -102,7 +74,7 @@ describe('iat and lifetimes', () => {
   });
 
   it('refuses times written in milliseconds', async () => {
-    const ms = clock;
+    const ms = clock.ms;
     expect(await verificationOutcome(verifierFor().verify(await mint({ iat: nowSeconds(), exp: ms + 300_000 })))).toBe('lifetime_too_long');
   });
 });
@@ -111,16 +83,16 @@ describe('stale-while-revalidate keys', () => {
   it('answers from cached keys while a refetch hangs, with one refetch in flight', async () => {
     const verifier = verifierFor([entry()], { fetchTimeoutMs: 20_000 });
     await verifier.warm();
-    issuer.stallRequests = true;
-    clock += 11 * 60_000; // past the 10 min TTL: the next request starts a refetch that will hang
-    issuer.resetCounts();
+    fx.issuer.stallRequests = true;
+    clock.ms += 11 * 60_000; // past the 10 min TTL: the next request starts a refetch that will hang
+    fx.issuer.resetCounts();
     const results = await within(Promise.all([1, 2, 3].map(async () => verifier.verify(await mint()))), 5_000);
     expect(results).not.toBe('hung');
     // One request of the refresh (rediscovery first) reaches the issuer and stays unanswered.
-    await vi.waitFor(() => expect(issuer.count()).toBe(1));
+    await vi.waitFor(() => expect(fx.issuer.count()).toBe(1));
     // Still in flight: later requests neither wait for it nor start another.
     expect(await within(verifier.verify(await mint()), 5_000)).not.toBe('hung');
-    expect(issuer.count()).toBe(1);
+    expect(fx.issuer.count()).toBe(1);
   });
 
   it('stops accepting a withdrawn key after jwksMaxStale while the JWKS endpoint is down', async () => {
@@ -130,19 +102,19 @@ describe('stale-while-revalidate keys', () => {
     // Signed by the key about to be withdrawn, issued when the clock will be there.
     const justInside = await mint({}, { now: nowSeconds() + bound - 2 });
     const justOutside = await mint({}, { now: nowSeconds() + bound + 1 });
-    await issuer.rotate(); // the key is withdrawn ...
-    issuer.jwksFailureStatus = 503; // ... and the endpoint that would say so is down
-    clock += (bound - 1) * 1000;
+    await fx.issuer.rotate(); // the key is withdrawn ...
+    fx.issuer.jwksFailureStatus = 503; // ... and the endpoint that would say so is down
+    clock.ms += (bound - 1) * 1000;
     expect(await verificationOutcome(verifier.verify(justInside))).toBe('accepted');
-    clock += 2_000;
+    clock.ms += 2_000;
     expect(await verificationOutcome(verifier.verify(justOutside))).toBe('jwks_unavailable');
   });
 
   it('applies the 24 h default bound', async () => {
     const verifier = verifierFor();
     await verifier.warm();
-    issuer.jwksFailureStatus = 503;
-    clock += 10 * 60_000 + 86_400_000 + 1_000;
+    fx.issuer.jwksFailureStatus = 503;
+    clock.ms += 10 * 60_000 + 86_400_000 + 1_000;
     expect(await verificationOutcome(verifier.verify(await mint()))).toBe('jwks_unavailable');
   });
 });
@@ -161,7 +133,7 @@ describe('exchange-only issuers', () => {
   it('refuses before fetching any key', async () => {
     const verifier = verifierFor([entry({ exchangeOnly: true })]);
     expect(await verificationOutcome(verifier.verify(await mint()))).toBe('exchange_only');
-    expect(issuer.count()).toBe(0);
+    expect(fx.issuer.count()).toBe(0);
   });
 
   it('leaves other issuers and the old hash argument alone', async () => {
@@ -173,7 +145,7 @@ describe('exchange-only issuers', () => {
 });
 
 describe('wildcard discovery budget', () => {
-  const pattern = (): IssuerConfig => ({ id: 'orgs', issuer: issuer.issuerAt('/org/*'), audiences: ['portcullis'] });
+  const pattern = (): IssuerConfig => ({ id: 'orgs', issuer: fx.issuer.issuerAt('/org/*'), audiences: ['portcullis'] });
 
   it('one client with unsigned tokens cannot spend the whole budget: a real new issuer still gets through', async () => {
     const verifier = verifierFor([pattern()]);
@@ -184,13 +156,13 @@ describe('wildcard discovery budget', () => {
         .join('.');
     const attacker: string[] = [];
     for (let i = 0; i < 25; i++) {
-      attacker.push(await verificationOutcome(verifier.verify(forged(issuer.issuerAt(`/org/junk${i}`)), { client: '203.0.113.9' })));
+      attacker.push(await verificationOutcome(verifier.verify(forged(fx.issuer.issuerAt(`/org/junk${i}`)), { client: '203.0.113.9' })));
     }
     expect(attacker.slice(0, 4)).toEqual(Array(4).fill('unknown_key'));
     expect(new Set(attacker.slice(4))).toEqual(new Set(['jwks_unavailable']));
-    expect(issuer.count('/org/junk4/.well-known/openid-configuration')).toBe(0);
+    expect(fx.issuer.count('/org/junk4/.well-known/openid-configuration')).toBe(0);
 
-    const real = await mint({}, { issuer: issuer.issuerAt('/org/new-cluster') });
+    const real = await mint({}, { issuer: fx.issuer.issuerAt('/org/new-cluster') });
     expect(await verificationOutcome(verifier.verify(real, { client: '198.51.100.7' }))).toBe('accepted');
   });
 
@@ -198,7 +170,7 @@ describe('wildcard discovery budget', () => {
     const verifier = verifierFor([pattern()], { maxNewIssuersPerInterval: 6, maxNewIssuersPerClient: 4 });
     const results: string[] = [];
     for (let i = 0; i < 8; i++) {
-      results.push(await verificationOutcome(verifier.verify(await mint({}, { issuer: issuer.issuerAt(`/org/o${i}`) }), { client: `10.0.0.${i}` })));
+      results.push(await verificationOutcome(verifier.verify(await mint({}, { issuer: fx.issuer.issuerAt(`/org/o${i}`) }), { client: `10.0.0.${i}` })));
     }
     expect(results).toEqual([...Array(6).fill('accepted'), 'jwks_unavailable', 'jwks_unavailable']);
   });
