@@ -8,6 +8,9 @@ import { buildBroker, type Broker } from '../../src/broker/build.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { freePort } from './ports.js';
 
+/** The `iss` of every registry token a test broker signs (and a registry in front of it expects). */
+export const TEST_TOKEN_ISSUER = 'portcullis-test';
+
 export interface TestBrokerOptions {
   /** `issuers:` entries of the configuration. */
   issuers?: Record<string, unknown>[];
@@ -41,7 +44,7 @@ export async function startBroker(options: TestBrokerOptions): Promise<TestBroke
   await writeFile(policyPath, typeof options.policy === 'string' ? options.policy : stringify(options.policy));
   const config = {
     server: { host: '127.0.0.1', port },
-    token: { issuer: 'portcullis-test', services: options.services ?? ['test-registry'], lifetime: 300 },
+    token: { issuer: TEST_TOKEN_ISSUER, services: options.services ?? ['test-registry'], lifetime: 300 },
     keys: { kidMode: options.kidMode ?? 'libtrust' },
     dataDir: path.join(dir, 'data'),
     issuers: options.issuers ?? [],
