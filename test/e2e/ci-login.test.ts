@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { TestIssuer, githubActionsClaims } from '../helpers/issuer.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
-import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
+import { startRegistryFor, type RunningRegistry } from '../helpers/registry.js';
 import { buildOciImage, type OciImage } from '../helpers/oci.js';
 import { dockerRef, inspectDigest, skopeo } from '../helpers/skopeo.js';
 import { ContainerEngine, assertEngineOk } from '../helpers/podman.js';
@@ -101,12 +101,7 @@ describe('CI integrations log container clients in with the job ID token', () =>
       },
       services: [SERVICE],
     });
-    registry = await startRegistry({
-      realm: `${broker.url}/token`,
-      service: SERVICE,
-      issuer: 'portcullis-test',
-      rootCertBundle: broker.broker.keyRing.certificateBundle(),
-    });
+    registry = await startRegistryFor(broker, SERVICE);
     image = await buildOciImage(path.join(work, 'image'), { tag: 'v1' });
     tokens = await IdTokenService.start((audience) => mint(audience));
   });

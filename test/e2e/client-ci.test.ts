@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestIssuer } from '../helpers/issuer.js';
 import { basic, startBroker, type TestBroker } from '../helpers/broker.js';
-import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
+import { startRegistryFor, type RunningRegistry } from '../helpers/registry.js';
 import { buildOciImage, type OciImage } from '../helpers/oci.js';
 import { newMachine, type Machine } from '../helpers/client.js';
 import { ActionsIdTokenEndpoint } from '../helpers/actions-oidc.js';
@@ -50,7 +50,7 @@ describe('docker-credential-portcullis in a CI job', () => {
       },
       services: [SERVICE],
     });
-    registry = await startRegistry({ realm: `${broker.url}/token`, service: SERVICE, issuer: 'portcullis-test', rootCertBundle: broker.broker.keyRing.certificateBundle() });
+    registry = await startRegistryFor(broker, SERVICE);
     image = await buildOciImage(path.join(work, 'image'), { files: { 'base.txt': 'base layer\n' }, tag: 'base' });
     // The job's environment: the runner's two variables, the audience, and the helper in auth.json.
     machine = await newMachine({ ...actions.env(), PORTCULLIS_AUDIENCE: AUD });

@@ -11,9 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
-import { startCompanyIdp, type CompanyIdp } from '../helpers/company-idp.js';
+import { signInAtCompanyIdp, startCompanyIdp, type CompanyIdp } from '../helpers/company-idp.js';
 import { launchChromium, type TestBrowser } from '../helpers/chromium.js';
-import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
+import { startRegistryFor, type RunningRegistry } from '../helpers/registry.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { buildOciImage, type OciImage } from '../helpers/oci.js';
 import { freePort } from '../helpers/ports.js';
@@ -62,7 +62,7 @@ describe('portcullis login against the real broker, approved in chromium', () =>
         },
       },
     });
-    registry = await startRegistry({ realm: `${broker.url}/token`, service: SERVICE, issuer: 'portcullis-test', rootCertBundle: broker.broker.keyRing.certificateBundle(), port: registryPort });
+    registry = await startRegistryFor(broker, SERVICE, { port: registryPort });
     image = await buildOciImage(path.join(work, 'image'), { files: { 'hello.txt': 'pushed after portcullis login\n' }, tag: 'v1' });
     browser = await launchChromium();
     page = await browser.context.newPage();
@@ -96,10 +96,7 @@ describe('portcullis login against the real broker, approved in chromium', () =>
 
     await page.goto(address as string);
     expect(new URL(page.url()).origin).toBe(idp.issuer);
-    await page.getByLabel('User name').fill('u-carol');
-    await page.getByLabel('Password').fill('carol-pass');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('button', { name: 'Allow' }).click();
+    await signInAtCompanyIdp(page, 'u-carol', 'carol-pass');
     // The broker sent the browser back to the CLI's loopback listener.
     await page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/callback\?/);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Signed in');

@@ -13,9 +13,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { basic, decodeJwt, startBroker, type TestBroker } from '../helpers/broker.js';
-import { startCompanyIdp, type CompanyIdp } from '../helpers/company-idp.js';
+import { signInAtCompanyIdp, startCompanyIdp, type CompanyIdp } from '../helpers/company-idp.js';
 import { launchChromium, type TestBrowser } from '../helpers/chromium.js';
-import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
+import { startRegistryFor, type RunningRegistry } from '../helpers/registry.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { buildOciImage, type OciImage } from '../helpers/oci.js';
 import { copyToRegistry } from '../helpers/skopeo.js';
@@ -94,12 +94,7 @@ describe('people sign in with the browser', () => {
         },
       },
     });
-    registry = await startRegistry({
-      realm: `${broker.url}/token`,
-      service: SERVICE,
-      issuer: 'portcullis-test',
-      rootCertBundle: broker.broker.keyRing.certificateBundle(),
-    });
+    registry = await startRegistryFor(broker, SERVICE);
     image = await buildOciImage(path.join(work, 'image'), { files: { 'hello.txt': 'signed in as a person\n' }, tag: 'v1' });
     browser = await launchChromium();
     page = await browser.context.newPage();
@@ -116,13 +111,6 @@ describe('people sign in with the browser', () => {
     await redis?.stop();
     if (work) await rm(work, { recursive: true, force: true });
   });
-
-  async function signInAtProvider(p: Page, user: string, password: string): Promise<void> {
-    await p.getByLabel('User name').fill(user);
-    await p.getByLabel('Password').fill(password);
-    await p.getByRole('button', { name: 'Sign in' }).click();
-    await p.getByRole('button', { name: 'Allow' }).click();
-  }
 
   async function shoot(p: Page, name: string): Promise<void> {
     for (const width of [1280, 390]) {
@@ -144,7 +132,7 @@ describe('people sign in with the browser', () => {
   it('signs in at the provider in chromium and lands on the result page with what the policy grants', async () => {
     await page.goto(`${broker.url}/login`);
     expect(new URL(page.url()).origin).toBe(idp.issuer);
-    await signInAtProvider(page, 'u-alice', 'alice-pass');
+    await signInAtCompanyIdp(page, 'u-alice', 'alice-pass');
     await page.waitForURL(`${broker.url}/login/result**`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('You are signed in, Alice Example');
     const text = (await page.textContent('main')) ?? '';
@@ -506,7 +494,7 @@ describe('people sign in with the browser', () => {
     try {
       const p = await other.context.newPage();
       await p.goto(`${broker.url}/login`);
-      await signInAtProvider(p, 'u-bob', 'bob-pass');
+      await signInAtCompanyIdp(p, 'u-bob', 'bob-pass');
       await p.waitForURL(`${broker.url}/login/result**`);
       const text = (await p.textContent('main')) ?? '';
       expect(text).toContain('You may pull team/**.');

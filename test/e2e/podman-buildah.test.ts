@@ -8,9 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestIssuer, githubActionsClaims } from '../helpers/issuer.js';
+import { TestIssuer, githubActionsLogin } from '../helpers/issuer.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
-import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
+import { startRegistryFor, type RunningRegistry } from '../helpers/registry.js';
 import { buildOciImage, type OciImage } from '../helpers/oci.js';
 import { dockerRef, inspectDigest } from '../helpers/skopeo.js';
 import { ContainerEngine, assertEngineOk, type EngineName } from '../helpers/podman.js';
@@ -46,13 +46,7 @@ for (const kidMode of ['libtrust', 'x5c'] as const) {
     let image: OciImage;
     let work: string;
 
-    const creds = async (ownerId: string) => ({
-      username: 'oidc',
-      password: await issuer.mint(githubActionsClaims({ repository_owner_id: ownerId }), {
-        audience: AUD,
-        subject: 'repo:octo-org/octo-repo:ref:refs/heads/main',
-      }),
-    });
+    const creds = (ownerId: string) => githubActionsLogin(issuer, ownerId, AUD);
 
     beforeAll(async () => {
       work = await mkdtemp(path.join(tmpdir(), 'portcullis-e2e-engines-'));
@@ -63,12 +57,7 @@ for (const kidMode of ['libtrust', 'x5c'] as const) {
         services: [SERVICE],
         kidMode,
       });
-      registry = await startRegistry({
-        realm: `${broker.url}/token`,
-        service: SERVICE,
-        issuer: 'portcullis-test',
-        rootCertBundle: broker.broker.keyRing.certificateBundle(),
-      });
+      registry = await startRegistryFor(broker, SERVICE);
       image = await buildOciImage(path.join(work, 'image'), { files: { 'hello.txt': `hello from ${kidMode}\n` }, tag: 'v1' });
     });
 

@@ -11,12 +11,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestIssuer } from '../helpers/issuer.js';
 import { basic, startBroker, type TestBroker } from '../helpers/broker.js';
-import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
+import { startRegistryFor, type RunningRegistry } from '../helpers/registry.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { buildOciImage, type OciImage } from '../helpers/oci.js';
 import { copyFromRegistry, copyToRegistry, inspectDigest, writeAuthFile } from '../helpers/skopeo.js';
-import { runProcess } from '../helpers/processes.js';
-import { ROOT, cliArgs } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 
 const SERVICE = 'e2e-registry';
 const AUD = 'https://portcullis.e2e';
@@ -46,12 +45,7 @@ describe('skopeo on a refresh token after the ID token expired', () => {
       services: [SERVICE],
       extra: { store: { type: 'redis', url: redis.url, keyPrefix: 'e2e:' } },
     });
-    registry = await startRegistry({
-      realm: `${broker.url}/token`,
-      service: SERVICE,
-      issuer: 'portcullis-test',
-      rootCertBundle: broker.broker.keyRing.certificateBundle(),
-    });
+    registry = await startRegistryFor(broker, SERVICE);
     image = await buildOciImage(path.join(work, 'image'), { files: { 'hello.txt': 'refreshed\n' }, tag: 'v1' });
     authFile = path.join(work, 'auth', 'auth.json');
   }, 60_000);
@@ -98,11 +92,7 @@ describe('skopeo on a refresh token after the ID token expired', () => {
   });
 
   it('after `portcullis sessions revoke`, the refresh token is refused and skopeo cannot push', async () => {
-    const revoked = await runProcess(process.execPath, [...cliArgs(), 'sessions', 'revoke', '--token-stdin', '--config', broker.configPath], {
-      cwd: ROOT,
-      timeoutMs: 60_000,
-      input: `${refreshToken}\n`,
-    });
+    const revoked = await runCli(['sessions', 'revoke', '--token-stdin', '--config', broker.configPath], { input: `${refreshToken}\n` });
     expect(revoked.code, revoked.stderr).toBe(0);
     expect(revoked.stdout).toMatch(/revoked 1 session/);
 

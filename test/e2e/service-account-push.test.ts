@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { TestIssuer } from '../helpers/issuer.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
-import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
+import { startRegistryFor, type RunningRegistry } from '../helpers/registry.js';
 import { buildOciImage, type OciImage } from '../helpers/oci.js';
 import { copyToRegistry, skopeo } from '../helpers/skopeo.js';
 import { ROOT } from '../helpers/cli.js';
@@ -48,7 +48,7 @@ describe('a pod pushes with its projected service-account token (docs/ci.md)', (
       policy: { version: 1, rules: [{ ...rule, issuer: cluster.issuer }] },
       services: [SERVICE],
     });
-    registry = await startRegistry({ realm: `${broker.url}/token`, service: SERVICE, issuer: 'portcullis-test', rootCertBundle: broker.broker.keyRing.certificateBundle() });
+    registry = await startRegistryFor(broker, SERVICE);
     image = await buildOciImage(path.join(work, 'image'), { tag: '3.20' });
   });
   afterAll(async () => {

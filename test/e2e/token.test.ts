@@ -7,20 +7,19 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestIssuer, githubActionsClaims } from '../helpers/issuer.js';
-import { basic, decodeJwt, startBroker, type TestBroker } from '../helpers/broker.js';
+import { TestIssuer, githubActionsIdToken, githubActionsLogin } from '../helpers/issuer.js';
+import { basic, decodeJwt, startBroker, TEST_TOKEN_ISSUER, type TestBroker } from '../helpers/broker.js';
 import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
 import { buildOciImage, type OciImage } from '../helpers/oci.js';
 import { copyFromRegistry, copyToRegistry, deleteImage, dockerRef, inspectDigest, login } from '../helpers/skopeo.js';
-import { runProcess } from '../helpers/processes.js';
-import { ROOT, cliArgs } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 
 const SERVICE = 'e2e-registry';
 const AUD = 'https://portcullis.e2e';
 
 /** Runs the real CLI the way an operator would. */
 async function cli(args: string[]): Promise<string> {
-  const result = await runProcess(process.execPath, [...cliArgs(), ...args], { cwd: ROOT, timeoutMs: 60_000 });
+  const result = await runCli(args);
   if (result.code !== 0) throw new Error(`portcullis ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
   return result.stdout;
 }
@@ -61,12 +60,8 @@ for (const kidMode of ['libtrust', 'x5c'] as const) {
     let image: OciImage;
     let work: string;
 
-    const idToken = (ownerId: string) =>
-      issuer.mint(githubActionsClaims({ repository_owner_id: ownerId }), {
-        audience: AUD,
-        subject: `repo:octo-org/octo-repo:ref:refs/heads/main`,
-      });
-    const creds = async (ownerId: string) => ({ username: 'oidc', password: await idToken(ownerId) });
+    const idToken = (ownerId: string) => githubActionsIdToken(issuer, ownerId, AUD);
+    const creds = (ownerId: string) => githubActionsLogin(issuer, ownerId, AUD);
 
     beforeAll(async () => {
       work = await mkdtemp(path.join(tmpdir(), 'portcullis-e2e-'));
@@ -81,7 +76,7 @@ for (const kidMode of ['libtrust', 'x5c'] as const) {
       const bundle = await cli(['keys', 'export', '--format', 'cert', '--config', broker.configPath]);
       expect(bundle).toMatch(/^-----BEGIN CERTIFICATE-----/);
       await writeFile(path.join(work, 'bundle.pem'), bundle);
-      registry = await startRegistry({ realm: `${broker.url}/token`, service: SERVICE, issuer: 'portcullis-test', rootCertBundle: bundle });
+      registry = await startRegistry({ realm: `${broker.url}/token`, service: SERVICE, issuer: TEST_TOKEN_ISSUER, rootCertBundle: bundle });
       image = await buildOciImage(path.join(work, 'image'), { files: { 'hello.txt': `hello from ${kidMode}\n` }, tag: 'v1' });
     });
 

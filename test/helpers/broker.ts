@@ -8,6 +8,9 @@ import { buildBroker, type Broker } from '../../src/broker/build.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { freePort } from './ports.js';
 
+/** The `iss` of every registry token a test broker signs (and a registry in front of it expects). */
+export const TEST_TOKEN_ISSUER = 'portcullis-test';
+
 export interface TestBrokerOptions {
   /** `issuers:` entries of the configuration. */
   issuers?: Record<string, unknown>[];
@@ -43,7 +46,7 @@ export async function startBroker(options: TestBrokerOptions): Promise<TestBroke
   await writeFile(policyPath, typeof options.policy === 'string' ? options.policy : stringify(options.policy));
   const config = {
     server: { ...options.server, host: '127.0.0.1', port },
-    token: { issuer: 'portcullis-test', services: options.services ?? ['test-registry'], lifetime: 300 },
+    token: { issuer: TEST_TOKEN_ISSUER, services: options.services ?? ['test-registry'], lifetime: 300 },
     keys: { kidMode: options.kidMode ?? 'libtrust' },
     dataDir: path.join(dir, 'data'),
     issuers: options.issuers ?? [],
@@ -91,4 +94,14 @@ export function decodeJwt(jwt: string): { header: Record<string, unknown>; paylo
 
 export function basic(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
+/** RFC 8693 grant type and subject token type for trading an OIDC ID token. */
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
+
+/** POST /token with an RFC 8693 exchange of `idToken` for a registry token on `service` with `scope`. */
+export function exchangeIdToken(brokerUrl: string, service: string, idToken: string, scope: string): Promise<Response> {
+  const form = new URLSearchParams({ grant_type: TOKEN_EXCHANGE_GRANT, service, subject_token: idToken, subject_token_type: ID_TOKEN_TYPE, scope });
+  return fetch(`${brokerUrl}/token`, { method: 'POST', body: form });
 }

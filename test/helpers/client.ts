@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CLI_MAIN, ROOT, TSX_LOADER } from './cli.js';
 import { requireBinary, runProcess, type RunResult } from './processes.js';
+import { sandboxEnv, writeContainersConfig } from './containers.js';
 
 export const HELPER_MAIN = path.join(ROOT, 'src/cli/credential-helper.ts');
 
@@ -34,9 +35,6 @@ export interface Machine {
   cleanup(): Promise<void>;
 }
 
-/** Accept any image: signatures are not what these tests are about. */
-const POLICY = JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] });
-
 export async function newMachine(extraEnv: Record<string, string> = {}): Promise<Machine> {
   const home = await mkdtemp(path.join(tmpdir(), 'portcullis-machine-'));
   const bin = path.join(home, 'bin');
@@ -48,20 +46,18 @@ export async function newMachine(extraEnv: Record<string, string> = {}): Promise
   // What `npm install -g` would put on PATH, running the TypeScript source instead of dist/.
   await writeFile(shim, `#!/bin/sh\nexec '${process.execPath}' --import '${TSX_LOADER}' '${HELPER_MAIN}' "$@"\n`);
   await chmod(shim, 0o755);
-  const policy = path.join(home, 'policy.json');
-  await writeFile(policy, POLICY);
-  const registriesConf = path.join(home, 'registries.conf');
-  await writeFile(registriesConf, 'unqualified-search-registries = []\n');
+  const { policy, registriesConf } = await writeContainersConfig(home);
 
   const env: Record<string, string> = {
-    PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-    LANG: 'C',
-    HOME: home,
-    XDG_CONFIG_HOME: path.join(home, '.config'),
-    XDG_RUNTIME_DIR: runtime,
-    TMPDIR: path.join(home, 'tmp'),
-    REGISTRY_AUTH_FILE: path.join(home, 'auth.json'),
-    CONTAINERS_REGISTRIES_CONF: registriesConf,
+    ...sandboxEnv({
+      home,
+      runtimeDir: runtime,
+      configHome: path.join(home, '.config'),
+      tmpDir: path.join(home, 'tmp'),
+      registriesConf,
+      authFile: path.join(home, 'auth.json'),
+      binDir: bin,
+    }),
     ...extraEnv,
   };
   const storage = ['--root', path.join(home, 'storage'), '--runroot', path.join(runtime, 'storage'), '--storage-driver', 'vfs'];

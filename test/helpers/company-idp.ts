@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import Provider from 'oidc-provider';
+import type { Page } from 'playwright-core';
 import { freePort } from './ports.js';
 
 export interface IdpUser {
@@ -155,4 +156,12 @@ export async function startCompanyIdp(options: { users: readonly IdpUser[]; clie
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** On the provider's pages `page` was sent to: sign in as `user` and allow the consent. */
+export async function signInAtCompanyIdp(page: Page, user: string, password: string): Promise<void> {
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Allow' }).click();
 }

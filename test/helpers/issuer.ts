@@ -222,6 +222,19 @@ export function githubActionsClaims(overrides: Record<string, unknown> = {}): Re
   };
 }
 
+/** An ID token of a GitHub Actions job (push to main of octo-org/octo-repo) whose repository owner is `ownerId`. */
+export function githubActionsIdToken(issuer: TestIssuer, ownerId: string, audience: string): Promise<string> {
+  return issuer.mint(githubActionsClaims({ repository_owner_id: ownerId }), {
+    audience,
+    subject: 'repo:octo-org/octo-repo:ref:refs/heads/main',
+  });
+}
+
+/** The registry login such a job uses: user `oidc`, its ID token as the password. */
+export async function githubActionsLogin(issuer: TestIssuer, ownerId: string, audience: string): Promise<{ username: string; password: string }> {
+  return { username: 'oidc', password: await githubActionsIdToken(issuer, ownerId, audience) };
+}
+
 /** Claims shaped like a GitLab CI `id_tokens` token (branch pipeline), minus iss/aud/iat/nbf/exp/jti. */
 export function gitlabCiClaims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {

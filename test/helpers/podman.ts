@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary, runProcess, type RunResult } from './processes.js';
-import type { Creds } from './skopeo.js';
+import { assertExitOk, passwordStdinLoginArgs, sandboxEnv, writeContainersConfig, type Creds } from './containers.js';
 
 /** The two daemonless clients from containers/ (Debian packages `podman` and `buildah`). */
 export type EngineName = 'podman' | 'buildah';
@@ -25,10 +25,6 @@ export interface RunEngineOptions {
   timeoutMs?: number;
 }
 
-/** Accept any image: signature policy is not what these tests are about. */
-const POLICY = JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] });
-/** No search registries, no mirrors, no credential helpers from /etc. */
-const REGISTRIES_CONF = 'unqualified-search-registries = []\n';
 /** No journald or systemd here: plain cgroupfs and no event log. */
 const CONTAINERS_CONF = '[engine]\nevents_logger = "none"\ncgroup_manager = "cgroupfs"\n';
 
@@ -62,14 +58,8 @@ export class ContainerEngine {
     const runtime = join(dir, 'xdg-runtime');
     await mkdir(tmp);
     await mkdir(runtime, { mode: 0o700 });
-    const files = {
-      policy: join(dir, 'policy.json'),
-      registries: join(dir, 'registries.conf'),
-      storage: join(dir, 'storage.conf'),
-      containers: join(dir, 'containers.conf'),
-    };
-    await writeFile(files.policy, POLICY);
-    await writeFile(files.registries, REGISTRIES_CONF);
+    const { policy, registriesConf } = await writeContainersConfig(dir);
+    const files = { storage: join(dir, 'storage.conf'), containers: join(dir, 'containers.conf') };
     await writeFile(
       files.storage,
       `[storage]\ndriver = "vfs"\ngraphroot = "${join(dir, 'storage')}"\nrunroot = "${join(dir, 'run')}"\n`,
@@ -79,20 +69,13 @@ export class ContainerEngine {
     // podman and buildah refuse to start when REGISTRY_AUTH_FILE names a missing file.
     if (opts.authFile === undefined) await writeFile(authFile, '{}\n', { mode: 0o600 });
     const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      LANG: 'C',
-      HOME: dir,
-      XDG_RUNTIME_DIR: runtime,
-      XDG_CONFIG_HOME: join(dir, 'config'),
+      ...sandboxEnv({ home: dir, runtimeDir: runtime, configHome: join(dir, 'config'), tmpDir: tmp, registriesConf, authFile }),
       XDG_DATA_HOME: join(dir, 'data'),
-      TMPDIR: tmp,
-      CONTAINERS_REGISTRIES_CONF: files.registries,
       CONTAINERS_STORAGE_CONF: files.storage,
       CONTAINERS_CONF: files.containers,
-      REGISTRY_AUTH_FILE: authFile,
       ...opts.env,
     };
-    return new ContainerEngine(name, binary, dir, authFile, env, files.policy);
+    return new ContainerEngine(name, binary, dir, authFile, env, policy);
   }
 
   /** The sandbox's environment, for running other programs (a login script, skopeo) against the same auth file and storage. */
@@ -107,9 +90,7 @@ export class ContainerEngine {
 
   /** `login --password-stdin`: the ID token never appears in argv (`ps`). */
   login(registryHost: string, creds: Creds): Promise<RunResult> {
-    return this.run(['login', '--tls-verify=false', '--username', creds.username, '--password-stdin', registryHost], {
-      input: creds.password,
-    });
+    return this.run(passwordStdinLoginArgs(registryHost, creds), { input: creds.password });
   }
 
   logout(registryHost: string): Promise<RunResult> {
@@ -188,8 +169,5 @@ function credsFlag(creds: Creds | undefined): string[] {
 
 /** Throw a descriptive error unless the client exited 0. Returns the result for chaining. */
 export function assertEngineOk<T extends RunResult>(engine: ContainerEngine, result: T, what: string): T {
-  if (result.code !== 0) {
-    throw new Error(`${engine.name} ${what} failed (exit ${result.code})\n--- stdout ---\n${result.stdout}\n--- stderr ---\n${result.stderr}`);
-  }
-  return result;
+  return assertExitOk(engine.name, result, what);
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
+import { TEST_TOKEN_ISSUER, type TestBroker } from './broker.js';
 import { freePort } from './ports.js';
 import { requireBinary, spawnDaemon } from './processes.js';
 
@@ -137,4 +138,18 @@ export async function startRegistry(opts: RegistryOptions): Promise<RunningRegis
     if (!/address already in use/i.test(logs)) break;
   }
   throw new Error(`startRegistry failed: ${lastFailure}`);
+}
+
+/**
+ * A registry whose token server is `broker`: the realm, the expected issuer and the
+ * certificate bundle it trusts all come from that broker.
+ */
+export function startRegistryFor(broker: TestBroker, service: string, opts: { port?: number } = {}): Promise<RunningRegistry> {
+  return startRegistry({
+    realm: `${broker.url}/token`,
+    service,
+    issuer: TEST_TOKEN_ISSUER,
+    rootCertBundle: broker.broker.keyRing.certificateBundle(),
+    ...opts,
+  });
 }

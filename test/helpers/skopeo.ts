@@ -3,11 +3,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { requireBinary, runProcess } from './processes.js';
 import type { RunResult } from './processes.js';
+import { assertExitOk, passwordStdinLoginArgs, sandboxEnv, writeContainersConfig, type Creds } from './containers.js';
 
-export interface Creds {
-  username: string;
-  password: string;
-}
+export type { Creds } from './containers.js';
 
 export interface SkopeoOptions {
   /**
@@ -25,11 +23,6 @@ export interface SkopeoOptions {
 
 export type SkopeoResult = RunResult;
 
-/** Accept any image: signature policy is not what these tests are about. */
-const POLICY = JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] });
-/** No search registries, no mirrors, no credential helpers from /etc. */
-const REGISTRIES_CONF = 'unqualified-search-registries = []\n';
-
 /**
  * Run the real skopeo binary in a sandbox: HOME, XDG dirs, policy and
  * registries.conf all point into a fresh temp dir, and REGISTRY_AUTH_FILE is
@@ -39,21 +32,18 @@ export async function skopeo(args: readonly string[], opts: SkopeoOptions = {}):
   const binary = requireBinary('skopeo');
   const sandbox = await mkdtemp(join(tmpdir(), 'portcullis-skopeo-'));
   try {
-    const policy = join(sandbox, 'policy.json');
-    const registriesConf = join(sandbox, 'registries.conf');
     const tmp = join(sandbox, 'tmp');
     await mkdir(tmp);
-    await writeFile(policy, POLICY);
-    await writeFile(registriesConf, REGISTRIES_CONF);
+    const { policy, registriesConf } = await writeContainersConfig(sandbox);
     const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      LANG: 'C',
-      HOME: sandbox,
-      XDG_RUNTIME_DIR: sandbox,
-      XDG_CONFIG_HOME: join(sandbox, 'config'),
-      TMPDIR: tmp,
-      CONTAINERS_REGISTRIES_CONF: registriesConf,
-      REGISTRY_AUTH_FILE: opts.authFile ?? join(sandbox, 'auth.json'),
+      ...sandboxEnv({
+        home: sandbox,
+        runtimeDir: sandbox,
+        configHome: join(sandbox, 'config'),
+        tmpDir: tmp,
+        registriesConf,
+        authFile: opts.authFile ?? join(sandbox, 'auth.json'),
+      }),
       ...opts.env,
     };
     return await runProcess(binary, ['--policy', policy, '--tmpdir', tmp, ...args], {
@@ -64,14 +54,6 @@ export async function skopeo(args: readonly string[], opts: SkopeoOptions = {}):
   } finally {
     await rm(sandbox, { recursive: true, force: true });
   }
-}
-
-/** Throw a descriptive error unless skopeo exited 0. Returns the result for chaining. */
-export function assertSkopeoOk(result: SkopeoResult, what: string): SkopeoResult {
-  if (result.code !== 0) {
-    throw new Error(`skopeo ${what} failed (exit ${result.code})\n--- stdout ---\n${result.stdout}\n--- stderr ---\n${result.stderr}`);
-  }
-  return result;
 }
 
 function credFlags(prefix: '' | 'src-' | 'dest-', creds: Creds | undefined): string[] {
@@ -109,7 +91,7 @@ export async function writeAuthFile(
 
 /** `skopeo login` against a plain-HTTP registry; the password goes through stdin. */
 export function login(registryHost: string, creds: Creds, opts: SkopeoOptions = {}): Promise<SkopeoResult> {
-  return skopeo(['login', '--tls-verify=false', '--username', creds.username, '--password-stdin', registryHost], {
+  return skopeo(passwordStdinLoginArgs(registryHost, creds), {
     ...opts,
     input: creds.password,
   });
@@ -160,7 +142,8 @@ export function copyFromRegistry(
 
 /** Manifest digest of `ref` (docker:// or oci:) via `skopeo inspect`; throws with skopeo's output on failure. */
 export async function inspectDigest(ref: string, creds?: Creds, opts: SkopeoOptions = {}): Promise<string> {
-  const result = assertSkopeoOk(
+  const result = assertExitOk(
+    'skopeo',
     await skopeo(['inspect', ...tlsFlag('', ref), ...credFlags('', creds), '--format', '{{.Digest}}', ref], opts),
     `inspect ${ref}`,
   );

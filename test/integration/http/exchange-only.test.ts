@@ -5,11 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestIssuer } from '../../helpers/issuer.js';
-import { basic, startBroker, type TestBroker } from '../../helpers/broker.js';
+import { basic, exchangeIdToken, startBroker, type TestBroker } from '../../helpers/broker.js';
 
 const SERVICE = 'test-registry';
-const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
 
 let issuer: TestIssuer;
 let other: TestIssuer;
@@ -54,8 +52,7 @@ function password(idToken: string): Promise<Response> {
 }
 
 function exchange(idToken: string): Promise<Response> {
-  const form = new URLSearchParams({ grant_type: EXCHANGE, service: SERVICE, subject_token: idToken, subject_token_type: ID_TOKEN_TYPE, scope });
-  return fetch(`${broker.url}/token`, { method: 'POST', body: form });
+  return exchangeIdToken(broker.url, SERVICE, idToken, scope);
 }
 
 describe('exchangeOnly issuer', () => {

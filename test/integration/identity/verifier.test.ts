@@ -3,58 +3,21 @@
  * rate-limited refetches and every refusal, with request counts proving what hit the network.
  */
 import { createHmac, createPublicKey, randomBytes, type JsonWebKey } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createVerifier, IdentityError, type IssuerConfig, type OidcVerifier } from '../../../src/identity/index.js';
-import { githubActionsClaims, TestIssuer } from '../../helpers/issuer.js';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { createVerifier, type IssuerConfig } from '../../../src/identity/index.js';
+import { identityErrorCode, identityFailure, useIdentityIssuer } from '../../helpers/identity.js';
+import { githubActionsClaims } from '../../helpers/issuer.js';
 
-let issuer: TestIssuer;
-/** A controllable clock (ms); tokens are minted against it too. */
-let clock = Date.now();
-const now = (): number => clock;
-const nowSeconds = (): number => Math.floor(clock / 1000);
 const warnings: { obj: object; msg: string }[] = [];
 const logger = { warn: (obj: object, msg: string): void => void warnings.push({ obj, msg }) };
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-function entry(extra: Partial<IssuerConfig> = {}): IssuerConfig {
-  return { id: 'test', issuer: issuer.issuer, audiences: ['portcullis'], ...extra };
-}
+const fx = useIdentityIssuer({ logger });
+const { clock, now, nowSeconds, entry, verifierFor, mint } = fx;
 
-function verifierFor(configs: IssuerConfig[] = [entry()], extra: Parameters<typeof createVerifier>[1] = {}): OidcVerifier {
-  return createVerifier(configs, { now, logger, cache: false, ...extra });
-}
-
-async function failure(promise: Promise<unknown>): Promise<IdentityError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(IdentityError);
-    return error as IdentityError;
-  }
-  throw new Error('expected verification to fail');
-}
-
-const codeOf = async (promise: Promise<unknown>): Promise<string> => (await failure(promise)).code;
-
-const mint = (claims: Record<string, unknown> = {}, opts: Parameters<TestIssuer['mint']>[1] = {}): Promise<string> =>
-  issuer.mint(claims, { now: nowSeconds(), ...opts });
-
-beforeAll(async () => {
-  issuer = await TestIssuer.start();
-});
-afterAll(async () => {
-  await issuer.close();
-});
-beforeEach(async () => {
-  clock = Date.now();
-  issuer.discoveryIssuerOverride = undefined;
-  issuer.jwksFailureStatus = undefined;
-  issuer.stallRequests = false;
-  issuer.extraJwks = [];
+beforeEach(() => {
   warnings.length = 0;
-  await issuer.rotate();
-  issuer.resetCounts();
 });
 
 const DISCOVERY = '/.well-known/openid-configuration';
@@ -65,44 +28,44 @@ describe('happy paths', () => {
     const token = await mint(githubActionsClaims(), { alg });
     const identity = await verifier.verify(token);
     expect(identity).toMatchObject({
-      issuer: issuer.issuer,
+      issuer: fx.issuer.issuer,
       issuerId: 'test',
       subject: 'repo:octo-org/octo-repo:ref:refs/heads/main',
     });
     expect(identity.claims).toMatchObject({ repository_id: '74', repository_owner_id: '65', event_name: 'push' });
     expect(identity.expiresAt).toBe(nowSeconds() + 300);
     expect(typeof identity.tokenId).toBe('string');
-    expect(issuer.count(DISCOVERY)).toBe(1);
-    expect(issuer.count('/jwks')).toBe(1);
+    expect(fx.issuer.count(DISCOVERY)).toBe(1);
+    expect(fx.issuer.count('/jwks')).toBe(1);
   });
 
   it('uses a configured jwksUri without discovery', async () => {
-    const verifier = verifierFor([entry({ jwksUri: `${issuer.issuer}/jwks` })]);
+    const verifier = verifierFor([entry({ jwksUri: `${fx.issuer.issuer}/jwks` })]);
     await verifier.verify(await mint());
-    expect(issuer.count(DISCOVERY)).toBe(0);
-    expect(issuer.count('/jwks')).toBe(1);
+    expect(fx.issuer.count(DISCOVERY)).toBe(0);
+    expect(fx.issuer.count('/jwks')).toBe(1);
   });
 
   it('makes no network call once warm', async () => {
     const verifier = verifierFor();
     expect(await verifier.warm()).toEqual([{ issuerId: 'test', ok: true }]);
-    expect(issuer.count()).toBe(2);
-    issuer.resetCounts();
+    expect(fx.issuer.count()).toBe(2);
+    fx.issuer.resetCounts();
     for (const alg of ['RS256', 'ES256', 'RS256'] as const) {
       await verifier.verify(await mint({}, { alg }));
     }
-    expect(issuer.count()).toBe(0);
+    expect(fx.issuer.count()).toBe(0);
   });
 });
 
 describe('refusals', () => {
   it('refuses an untrusted issuer without any network request', async () => {
     const verifier = verifierFor();
-    const token = await mint({}, { issuer: issuer.issuerAt('/not-configured') });
-    const error = await failure(verifier.verify(token));
+    const token = await mint({}, { issuer: fx.issuer.issuerAt('/not-configured') });
+    const error = await identityFailure(verifier.verify(token));
     expect(error.code).toBe('untrusted_issuer');
     expect(error.message).toContain('/not-configured');
-    expect(issuer.count()).toBe(0);
+    expect(fx.issuer.count()).toBe(0);
   });
 
   it.each([
@@ -113,20 +76,20 @@ describe('refusals', () => {
     const verifier = verifierFor();
     const claims: Record<string, number> = {};
     for (const [claim, offset] of Object.entries(offsets)) claims[claim] = nowSeconds() + offset;
-    expect(await codeOf(verifier.verify(await mint(claims)))).toBe(code);
+    expect(await identityErrorCode(verifier.verify(await mint(claims)))).toBe(code);
   });
 
   it('refuses a token older than maxTokenAge', async () => {
     const verifier = verifierFor([entry({ maxTokenAge: 600, clockSkew: 0 })]);
     const old = await mint({}, { now: nowSeconds() - 601, lifetimeSeconds: 3600 });
-    expect(await codeOf(verifier.verify(old))).toBe('too_old');
+    expect(await identityErrorCode(verifier.verify(old))).toBe('too_old');
     const fresh = await mint({}, { now: nowSeconds() - 500, lifetimeSeconds: 3600 });
     await expect(verifier.verify(fresh)).resolves.toBeDefined();
   });
 
   it('refuses the wrong audience and names the expected one', async () => {
     const verifier = verifierFor();
-    const error = await failure(verifier.verify(await mint({}, { audience: 'https://github.com/octo-org' })));
+    const error = await identityFailure(verifier.verify(await mint({}, { audience: 'https://github.com/octo-org' })));
     expect(error.code).toBe('wrong_audience');
     expect(error.message).toContain('"portcullis"');
   });
@@ -134,29 +97,29 @@ describe('refusals', () => {
   it('refuses a tampered payload', async () => {
     const verifier = verifierFor();
     const [header, , signature] = (await mint(githubActionsClaims())).split('.');
-    const forged = `${header}.${b64({ ...githubActionsClaims({ repository_owner_id: '1' }), iss: issuer.issuer, aud: 'portcullis', exp: nowSeconds() + 60 })}.${signature}`;
-    expect(await codeOf(verifier.verify(forged))).toBe('bad_signature');
+    const forged = `${header}.${b64({ ...githubActionsClaims({ repository_owner_id: '1' }), iss: fx.issuer.issuer, aud: 'portcullis', exp: nowSeconds() + 60 })}.${signature}`;
+    expect(await identityErrorCode(verifier.verify(forged))).toBe('bad_signature');
   });
 
   it('refuses alg none', async () => {
     const verifier = verifierFor();
-    const unsigned = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ iss: issuer.issuer, sub: 's', aud: 'portcullis', exp: nowSeconds() + 60 })}.`;
-    expect(await codeOf(verifier.verify(unsigned))).toBe('unsupported_alg');
+    const unsigned = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ iss: fx.issuer.issuer, sub: 's', aud: 'portcullis', exp: nowSeconds() + 60 })}.`;
+    expect(await identityErrorCode(verifier.verify(unsigned))).toBe('unsupported_alg');
   });
 
   it('refuses HS256 signed with the issuer public key as the secret', async () => {
     const verifier = verifierFor();
     await verifier.warm();
-    const pem = createPublicKey({ key: issuer.publicJwk('RS256') as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
-    const input = `${b64({ alg: 'HS256', kid: issuer.kid('RS256') })}.${b64({ iss: issuer.issuer, sub: 's', aud: 'portcullis', exp: nowSeconds() + 60 })}`;
+    const pem = createPublicKey({ key: fx.issuer.publicJwk('RS256') as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+    const input = `${b64({ alg: 'HS256', kid: fx.issuer.kid('RS256') })}.${b64({ iss: fx.issuer.issuer, sub: 's', aud: 'portcullis', exp: nowSeconds() + 60 })}`;
     const token = `${input}.${createHmac('sha256', pem).update(input).digest('base64url')}`;
-    expect(await codeOf(verifier.verify(token))).toBe('unsupported_alg');
+    expect(await identityErrorCode(verifier.verify(token))).toBe('unsupported_alg');
   });
 
   it('refuses an ES256 header naming an RSA key', async () => {
     const verifier = verifierFor();
-    const input = `${b64({ alg: 'ES256', kid: issuer.kid('RS256') })}.${b64({ iss: issuer.issuer, sub: 's', aud: 'portcullis', exp: nowSeconds() + 60 })}`;
-    expect(await codeOf(verifier.verify(`${input}.${randomBytes(64).toString('base64url')}`))).toBe('bad_signature');
+    const input = `${b64({ alg: 'ES256', kid: fx.issuer.kid('RS256') })}.${b64({ iss: fx.issuer.issuer, sub: 's', aud: 'portcullis', exp: nowSeconds() + 60 })}`;
+    expect(await identityErrorCode(verifier.verify(`${input}.${randomBytes(64).toString('base64url')}`))).toBe('bad_signature');
   });
 });
 
@@ -164,78 +127,78 @@ describe('key rotation and refetching', () => {
   it('refetches once for an unknown kid and succeeds after rotation', async () => {
     const verifier = verifierFor();
     await verifier.warm();
-    await issuer.rotate();
-    clock += 31_000;
-    issuer.resetCounts();
+    await fx.issuer.rotate();
+    clock.ms += 31_000;
+    fx.issuer.resetCounts();
     await expect(verifier.verify(await mint())).resolves.toBeDefined();
-    expect(issuer.count('/jwks')).toBe(1);
+    expect(fx.issuer.count('/jwks')).toBe(1);
     // The new key is now cached.
     await verifier.verify(await mint({}, { alg: 'ES256' }));
-    expect(issuer.count('/jwks')).toBe(1);
-    expect(issuer.count(DISCOVERY)).toBe(0);
+    expect(fx.issuer.count('/jwks')).toBe(1);
+    expect(fx.issuer.count(DISCOVERY)).toBe(0);
   });
 
   it('rate-limits refetches for unknown kids to one per 30 s per issuer', async () => {
     const verifier = verifierFor();
     await verifier.warm();
-    clock += 31_000;
-    issuer.resetCounts();
+    clock.ms += 31_000;
+    fx.issuer.resetCounts();
     const unknown = (i: number): Promise<string> => mint({}, { kid: `unknown-${i}` });
     // Concurrent unknown kids share one refetch.
-    const codes = await Promise.all([0, 1, 2, 3, 4].map(async (i) => codeOf(verifier.verify(await unknown(i)))));
+    const codes = await Promise.all([0, 1, 2, 3, 4].map(async (i) => identityErrorCode(verifier.verify(await unknown(i)))));
     expect(codes).toEqual(Array(5).fill('unknown_key'));
-    expect(issuer.count('/jwks')).toBe(1);
-    for (let i = 5; i < 10; i++) expect(await codeOf(verifier.verify(await unknown(i)))).toBe('unknown_key');
-    expect(issuer.count('/jwks')).toBe(1);
+    expect(fx.issuer.count('/jwks')).toBe(1);
+    for (let i = 5; i < 10; i++) expect(await identityErrorCode(verifier.verify(await unknown(i)))).toBe('unknown_key');
+    expect(fx.issuer.count('/jwks')).toBe(1);
     // Rotation right after a refetch is only seen once the interval has passed.
-    await issuer.rotate();
+    await fx.issuer.rotate();
     const rotated = await mint();
-    expect(await codeOf(verifier.verify(rotated))).toBe('unknown_key');
-    expect(issuer.count('/jwks')).toBe(1);
-    clock += 30_000;
+    expect(await identityErrorCode(verifier.verify(rotated))).toBe('unknown_key');
+    expect(fx.issuer.count('/jwks')).toBe(1);
+    clock.ms += 30_000;
     await expect(verifier.verify(rotated)).resolves.toBeDefined();
-    expect(issuer.count('/jwks')).toBe(2);
+    expect(fx.issuer.count('/jwks')).toBe(2);
   });
 
   it('serves stale keys when a refresh fails, and retries only after the interval', async () => {
     const verifier = verifierFor();
     await verifier.warm();
-    issuer.jwksFailureStatus = 500;
-    clock += 11 * 60_000; // past the 10 min TTL
-    issuer.resetCounts();
+    fx.issuer.jwksFailureStatus = 500;
+    clock.ms += 11 * 60_000; // past the 10 min TTL
+    fx.issuer.resetCounts();
     await expect(verifier.verify(await mint())).resolves.toBeDefined();
     // The refresh runs behind the answer (stale-while-revalidate).
     await vi.waitFor(() => expect(warnings.some((w) => w.msg === 'refreshing issuer keys failed' && (w.obj as { stale: boolean }).stale)).toBe(true));
-    expect(issuer.count('/jwks')).toBe(1);
+    expect(fx.issuer.count('/jwks')).toBe(1);
     await verifier.verify(await mint());
-    expect(issuer.count('/jwks')).toBe(1);
-    issuer.jwksFailureStatus = undefined;
-    clock += 30_000;
+    expect(fx.issuer.count('/jwks')).toBe(1);
+    fx.issuer.jwksFailureStatus = undefined;
+    clock.ms += 30_000;
     await verifier.verify(await mint());
-    await vi.waitFor(() => expect(issuer.count('/jwks')).toBe(1 + 1));
+    await vi.waitFor(() => expect(fx.issuer.count('/jwks')).toBe(1 + 1));
   });
 
   it('reports unavailable keys on a cold failure and does not hammer the issuer', async () => {
     const verifier = verifierFor();
-    issuer.jwksFailureStatus = 503;
+    fx.issuer.jwksFailureStatus = 503;
     const results = await verifier.warm();
     expect(results).toEqual([{ issuerId: 'test', ok: false, error: expect.stringContaining('HTTP 503') }]);
-    expect(await codeOf(verifier.verify(await mint()))).toBe('jwks_unavailable');
-    expect(issuer.count('/jwks')).toBe(1);
+    expect(await identityErrorCode(verifier.verify(await mint()))).toBe('jwks_unavailable');
+    expect(fx.issuer.count('/jwks')).toBe(1);
   });
 
   it('gives up on a stalled issuer after the fetch timeout', async () => {
     const verifier = verifierFor([entry()], { fetchTimeoutMs: 300 });
-    issuer.stallRequests = true;
+    fx.issuer.stallRequests = true;
     const started = Date.now();
-    expect(await codeOf(verifier.verify(await mint()))).toBe('jwks_unavailable');
+    expect(await identityErrorCode(verifier.verify(await mint()))).toBe('jwks_unavailable');
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it('refuses a JWKS above the response size cap', async () => {
-    issuer.extraJwks = [{ kty: 'oct', k: 'x'.repeat(4_000) }];
+    fx.issuer.extraJwks = [{ kty: 'oct', k: 'x'.repeat(4_000) }];
     const verifier = verifierFor([entry()], { maxResponseBytes: 2_000 });
-    const error = await failure(verifier.verify(await mint()));
+    const error = await identityFailure(verifier.verify(await mint()));
     expect(error.code).toBe('jwks_unavailable');
     expect(error.message).toMatch(/larger than 2000 bytes/);
   });
@@ -246,43 +209,43 @@ describe('discovery', () => {
     ['another issuer', 'https://token.actions.githubusercontent.com'],
     ['a trailing-slash variant', 'SELF/'],
   ])('refuses a discovery document naming %s', async (_name, announced) => {
-    issuer.discoveryIssuerOverride = announced.replace('SELF', issuer.issuer);
+    fx.issuer.discoveryIssuerOverride = announced.replace('SELF', fx.issuer.issuer);
     const verifier = verifierFor();
-    const error = await failure(verifier.verify(await mint()));
+    const error = await identityFailure(verifier.verify(await mint()));
     expect(error.code).toBe('jwks_unavailable');
     expect(error.message).toMatch(/discovery/);
-    expect(issuer.count('/jwks')).toBe(0);
+    expect(fx.issuer.count('/jwks')).toBe(0);
   });
 });
 
 describe('wildcard issuers', () => {
-  const pattern = (): IssuerConfig => ({ id: 'orgs', issuer: issuer.issuerAt('/org/*'), audiences: ['portcullis'] });
+  const pattern = (): IssuerConfig => ({ id: 'orgs', issuer: fx.issuer.issuerAt('/org/*'), audiences: ['portcullis'] });
 
   it('discovers keys per concrete issuer matching the pattern', async () => {
     const verifier = verifierFor([pattern()]);
     for (const org of ['abc', 'def-1']) {
-      const identity = await verifier.verify(await mint({}, { issuer: issuer.issuerAt(`/org/${org}`) }));
-      expect(identity).toMatchObject({ issuer: issuer.issuerAt(`/org/${org}`), issuerId: 'orgs' });
-      expect(issuer.count(`/org/${org}${DISCOVERY}`)).toBe(1);
-      expect(issuer.count(`/org/${org}/jwks`)).toBe(1);
+      const identity = await verifier.verify(await mint({}, { issuer: fx.issuer.issuerAt(`/org/${org}`) }));
+      expect(identity).toMatchObject({ issuer: fx.issuer.issuerAt(`/org/${org}`), issuerId: 'orgs' });
+      expect(fx.issuer.count(`/org/${org}${DISCOVERY}`)).toBe(1);
+      expect(fx.issuer.count(`/org/${org}/jwks`)).toBe(1);
     }
   });
 
   it.each(['/org/a.b', '/org/abc/x', '/org/', '/org/abc/../def'])('refuses %s without any request', async (path) => {
     const verifier = verifierFor([pattern()]);
-    expect(await codeOf(verifier.verify(await mint({}, { issuer: issuer.issuerAt(path) })))).toBe('untrusted_issuer');
-    expect(issuer.count()).toBe(0);
+    expect(await identityErrorCode(verifier.verify(await mint({}, { issuer: fx.issuer.issuerAt(path) })))).toBe('untrusted_issuer');
+    expect(fx.issuer.count()).toBe(0);
   });
 
   it('caps how many new issuers a pattern may discover per interval', async () => {
     const verifier = createVerifier([pattern()], { now, logger, cache: false });
     const results: string[] = [];
     for (let i = 0; i < 22; i++) {
-      results.push(await codeOf(verifier.verify(await mint({}, { issuer: issuer.issuerAt(`/org/o${i}`), kid: 'x' }))));
+      results.push(await identityErrorCode(verifier.verify(await mint({}, { issuer: fx.issuer.issuerAt(`/org/o${i}`), kid: 'x' }))));
     }
     expect(results.slice(0, 20)).toEqual(Array(20).fill('unknown_key'));
     expect(results.slice(20)).toEqual(['jwks_unavailable', 'jwks_unavailable']);
-    expect(issuer.count('/org/o21/jwks')).toBe(0);
+    expect(fx.issuer.count('/org/o21/jwks')).toBe(0);
   });
 });
 
@@ -291,23 +254,23 @@ describe('verification cache', () => {
     const verifier = createVerifier([entry()], { now, logger });
     const token = await mint({}, { lifetimeSeconds: 120 });
     const first = await verifier.verify(token);
-    issuer.resetCounts();
+    fx.issuer.resetCounts();
     expect(await verifier.verify(token)).toBe(first);
-    clock += 119_000;
+    clock.ms += 119_000;
     expect(await verifier.verify(token)).toBe(first);
-    clock += 1_000; // now == exp: the cache must not answer; verification allows the skew
+    clock.ms += 1_000; // now == exp: the cache must not answer; verification allows the skew
     const again = await verifier.verify(token);
     expect(again).not.toBe(first);
     expect(again).toEqual(first);
-    clock += 60_000;
-    expect(await codeOf(verifier.verify(token))).toBe('expired');
-    expect(issuer.count()).toBe(0);
+    clock.ms += 60_000;
+    expect(await identityErrorCode(verifier.verify(token))).toBe('expired');
+    expect(fx.issuer.count()).toBe(0);
   });
 
   it('does not cache failures', async () => {
     const verifier = createVerifier([entry()], { now, logger });
     const token = await mint({}, { audience: 'other' });
-    expect(await codeOf(verifier.verify(token))).toBe('wrong_audience');
-    expect(await codeOf(verifier.verify(token))).toBe('wrong_audience');
+    expect(await identityErrorCode(verifier.verify(token))).toBe('wrong_audience');
+    expect(await identityErrorCode(verifier.verify(token))).toBe('wrong_audience');
   });
 });

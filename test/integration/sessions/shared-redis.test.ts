@@ -10,12 +10,10 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestIssuer } from '../../helpers/issuer.js';
 import { startRedis, type RedisServer } from '../../helpers/redis.js';
-import { basic, decodeJwt, startBroker, type TestBroker } from '../../helpers/broker.js';
+import { basic, decodeJwt, exchangeIdToken, startBroker, TOKEN_EXCHANGE_GRANT, type TestBroker } from '../../helpers/broker.js';
 
 const SERVICE = 'test-registry';
 const ADMIN_TOKEN = 'admin-secret-for-tests-0123456789';
-const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
 
 let redis: RedisServer;
 let issuer: TestIssuer;
@@ -65,9 +63,8 @@ async function refresh(broker: TestBroker, refreshToken: string, scope: string, 
   return fetch(`${broker.url}/token`, { method: 'POST', body: form });
 }
 
-async function exchange(broker: TestBroker, idToken: string, scope: string): Promise<Response> {
-  const form = new URLSearchParams({ grant_type: EXCHANGE, service: SERVICE, subject_token: idToken, subject_token_type: ID_TOKEN_TYPE, scope });
-  return fetch(`${broker.url}/token`, { method: 'POST', body: form });
+function exchange(broker: TestBroker, idToken: string, scope: string): Promise<Response> {
+  return exchangeIdToken(broker.url, SERVICE, idToken, scope);
 }
 
 async function json(res: Response): Promise<Record<string, unknown>> {
@@ -174,7 +171,7 @@ describe('two brokers, one Redis', () => {
 
   it('refuses an exchange with a wrong subject_token_type', async () => {
     const form = new URLSearchParams({
-      grant_type: EXCHANGE, service: SERVICE, subject_token: await issuer.mint({ team: 'blue' }),
+      grant_type: TOKEN_EXCHANGE_GRANT, service: SERVICE, subject_token: await issuer.mint({ team: 'blue' }),
       subject_token_type: 'urn:ietf:params:oauth:token-type:saml2',
     });
     const res = await fetch(`${a.url}/token`, { method: 'POST', body: form });

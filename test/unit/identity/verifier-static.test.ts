@@ -5,7 +5,8 @@
 import { createHash, createHmac, createPublicKey, randomBytes, type JsonWebKey } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createVerifier, IdentityError, type IssuerConfig } from '../../../src/identity/index.js';
+import { createVerifier, type IssuerConfig } from '../../../src/identity/index.js';
+import { identityErrorCode } from '../../helpers/identity.js';
 
 const ISS = 'https://ci.example.com';
 const ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -44,16 +45,6 @@ async function mint(alg: Alg, claims = payload(), header: Record<string, unknown
   return new SignJWT(claims).setProtectedHeader({ alg, kid: key.jwk.kid, ...header }).sign(key.privateKey);
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(IdentityError);
-    return (error as IdentityError).code;
-  }
-  throw new Error('expected verification to fail');
-}
-
 beforeAll(async () => {
   for (const alg of ALGS) {
     const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
@@ -76,13 +67,13 @@ describe('verifier with a static JWKS', () => {
   it('refuses algorithms outside the issuer allowlist', async () => {
     const verifier = createVerifier([config({ algorithms: ['RS256'] })], { fetch: noNetwork });
     const error = verifier.verify(await mint('ES256'));
-    expect(await codeOf(error)).toBe('unsupported_alg');
+    expect(await identityErrorCode(error)).toBe('unsupported_alg');
   });
 
   it('refuses alg none', async () => {
     const verifier = createVerifier([config()], { fetch: noNetwork });
-    expect(await codeOf(verifier.verify(`${b64({ alg: 'none' })}.${b64(payload())}.`))).toBe('unsupported_alg');
-    expect(await codeOf(verifier.verify(`${b64({ alg: 'none' })}.${b64(payload())}.AAAA`))).toBe('unsupported_alg');
+    expect(await identityErrorCode(verifier.verify(`${b64({ alg: 'none' })}.${b64(payload())}.`))).toBe('unsupported_alg');
+    expect(await identityErrorCode(verifier.verify(`${b64({ alg: 'none' })}.${b64(payload())}.AAAA`))).toBe('unsupported_alg');
   });
 
   it('refuses HS256 "signed" with the public key as the HMAC secret', async () => {
@@ -94,7 +85,7 @@ describe('verifier with a static JWKS', () => {
     for (const secret of [pem, JSON.stringify(jwk)]) {
       const input = `${b64({ alg: 'HS256', kid: 'kid-RS256' })}.${b64(payload())}`;
       const token = `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
-      expect(await codeOf(verifier.verify(token))).toBe('unsupported_alg');
+      expect(await identityErrorCode(verifier.verify(token))).toBe('unsupported_alg');
     }
   });
 
@@ -105,16 +96,16 @@ describe('verifier with a static JWKS', () => {
     await expect(error).rejects.toThrow(/RSA.*cannot verify ES256/);
     // And the other way round, plus a curve mismatch (P-384 key, ES256 header).
     const rsaHeaderOnEcKey = `${b64({ alg: 'RS256', kid: 'kid-ES256' })}.${b64(payload())}`;
-    expect(await codeOf(verifier.verify(`${rsaHeaderOnEcKey}.${randomBytes(256).toString('base64url')}`))).toBe('bad_signature');
+    expect(await identityErrorCode(verifier.verify(`${rsaHeaderOnEcKey}.${randomBytes(256).toString('base64url')}`))).toBe('bad_signature');
     const curveMismatch = `${b64({ alg: 'ES256', kid: 'kid-ES384' })}.${b64(payload())}`;
-    expect(await codeOf(verifier.verify(`${curveMismatch}.${randomBytes(64).toString('base64url')}`))).toBe('bad_signature');
+    expect(await identityErrorCode(verifier.verify(`${curveMismatch}.${randomBytes(64).toString('base64url')}`))).toBe('bad_signature');
   });
 
   it('refuses a key whose JWK pins a different alg', async () => {
     const rs = keys.get('RS256');
     if (!rs) throw new Error('setup');
     const verifier = createVerifier([config({ jwks: { keys: [{ ...rs.jwk, alg: 'PS256' }] } })], { fetch: noNetwork });
-    expect(await codeOf(verifier.verify(await mint('RS256')))).toBe('bad_signature');
+    expect(await identityErrorCode(verifier.verify(await mint('RS256')))).toBe('bad_signature');
   });
 
   it('refuses a tampered payload', async () => {
@@ -122,20 +113,20 @@ describe('verifier with a static JWKS', () => {
     for (const alg of ['RS256', 'ES256', 'EdDSA'] as const) {
       const [header, , signature] = (await mint(alg)).split('.');
       const forged = `${header}.${b64(payload({ sub: 'repo:octo-org/other:ref:refs/heads/main' }))}.${signature}`;
-      expect(await codeOf(verifier.verify(forged))).toBe('bad_signature');
+      expect(await identityErrorCode(verifier.verify(forged))).toBe('bad_signature');
     }
   });
 
   it('refuses an ES256 signature in DER form', async () => {
     const verifier = createVerifier([config()], { fetch: noNetwork });
     const [header, body] = (await mint('ES256')).split('.');
-    expect(await codeOf(verifier.verify(`${header}.${body}.${randomBytes(70).toString('base64url')}`))).toBe('bad_signature');
+    expect(await identityErrorCode(verifier.verify(`${header}.${body}.${randomBytes(70).toString('base64url')}`))).toBe('bad_signature');
   });
 
   it('refuses an unknown kid and a crit header', async () => {
     const verifier = createVerifier([config()], { fetch: noNetwork });
-    expect(await codeOf(verifier.verify(await mint('RS256', payload(), { kid: 'nope' })))).toBe('unknown_key');
-    expect(await codeOf(verifier.verify(await mint('RS256', payload(), { crit: ['b64'], b64: true })))).toBe('unsupported_alg');
+    expect(await identityErrorCode(verifier.verify(await mint('RS256', payload(), { kid: 'nope' })))).toBe('unknown_key');
+    expect(await identityErrorCode(verifier.verify(await mint('RS256', payload(), { crit: ['b64'], b64: true })))).toBe('unsupported_alg');
   });
 
   it('accepts a token without kid only when exactly one key fits its alg', async () => {
@@ -146,7 +137,7 @@ describe('verifier with a static JWKS', () => {
     const single = createVerifier([config({ jwks: { keys: [rs.jwk, keys.get('ES256')?.jwk ?? {}] } })], { fetch: noNetwork });
     await expect(single.verify(token)).resolves.toMatchObject({ issuerId: 'ci' });
     const ambiguous = createVerifier([config({ jwks: { keys: [rs.jwk, { ...ps.jwk, kid: 'other' }] } })], { fetch: noNetwork });
-    expect(await codeOf(ambiguous.verify(token))).toBe('unknown_key');
+    expect(await identityErrorCode(ambiguous.verify(token))).toBe('unknown_key');
   });
 
   it('refuses untrusted issuers with an operator-friendly message', async () => {
@@ -157,7 +148,7 @@ describe('verifier with a static JWKS', () => {
 
   it('refuses oversized tokens without parsing them', async () => {
     const verifier = createVerifier([config()], { fetch: noNetwork });
-    expect(await codeOf(verifier.verify(await mint('RS256', payload({ pad: 'x'.repeat(17_000) }))))).toBe('malformed');
+    expect(await identityErrorCode(verifier.verify(await mint('RS256', payload({ pad: 'x'.repeat(17_000) }))))).toBe('malformed');
   });
 
   it('never echoes the token in error messages', async () => {
