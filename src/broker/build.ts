@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type Koa from 'koa';
 import type { Config, LoadedConfig } from '../config/index.js';
 import { ConfigError } from '../config/index.js';
@@ -7,7 +7,7 @@ import { DevIssuer, devIssuerConfig, EXAMPLE_POLICY } from '../dev/index.js';
 import { PolicyHolder, loadPolicyFile, type CompiledPolicy } from '../policy/index.js';
 import type { KeyRing } from '../keys/index.js';
 import { TokenService } from '../issuance/token-service.js';
-import { createApp } from '../http/index.js';
+import { answerClientError, createApp, createOperatorApp, type ReadinessReport } from '../http/index.js';
 import { logOutputStats, type Logger } from '../observability/index.js';
 import { loadKeyRing } from './keys.js';
 import { readSecret } from '../config/index.js';
@@ -159,17 +159,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     ...(peopleSignIn ? { redeemLoginCode: (code: string, service: string) => login.redeemRegistryCode(code, service) } : {}),
   });
 
-  const app = createApp({
-    tokens,
-    jwks: () => keyRing.jwks(),
-    logger,
-    trustProxy: config.server.trustProxy,
-    readiness: async (): Promise<{ ok: boolean; checks: Record<string, string> }> => {
-      // Shutting down: not ready, whatever the store says, so load balancers stop sending.
-      if (graceful?.isDraining) return { ok: false, checks: { shutdown: 'draining: the process is stopping' } };
-      const health = await store.health();
-      return { ok: health.ok, checks: { store: health.ok ? `${health.kind} ok` : `${health.kind} ${health.state}: ${health.error ?? 'not ready'}` } };
-    },
+  const operatorDeps = {
     ...(adminToken !== undefined
       ? {
           adminSessions: { sessions, token: adminToken },
@@ -177,6 +167,23 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
         }
       : {}),
     ...(metrics ? { metrics } : {}),
+  };
+  const readiness = async (): Promise<ReadinessReport> => {
+    // Shutting down: not ready, whatever the store says, so load balancers stop sending.
+    if (graceful?.isDraining) return { ok: false, checks: { shutdown: { ok: false, detail: 'draining: the process is stopping' } } };
+    const health = await store.health();
+    const detail = health.ok ? `${health.kind} ok` : `${health.kind} ${health.state}: ${health.error ?? 'not ready'}`;
+    return { ok: health.ok, checks: { store: { ok: health.ok, detail } } };
+  };
+  const operatorListener = config.server.operator;
+  const app = createApp({
+    tokens,
+    jwks: () => keyRing.jwks(),
+    logger,
+    separateOperatorListener: operatorListener !== undefined,
+    ...(config.server.trustedProxies ? { trustedProxies: config.server.trustedProxies } : {}),
+    readiness,
+    ...operatorDeps,
     login: { login, views: new LoginViews(settings), secureCookies: settings.secureCookies },
     ...(devIssuer
       ? {
@@ -195,6 +202,10 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     `registry settings: auth.token.realm=${publicUrl}/token issuer=${config.token.issuer} service=${config.token.services.join('|')}`,
     `signing key ${active.id}: ${active.alg}, kid mode ${active.kidMode}, kid ${active.kid}`,
     `store: ${config.store.type}`,
+    operatorListener
+      ? `operator listener on ${operatorListener.host}:${operatorListener.port} (/metrics, /admin/*, detailed /readyz)`
+      : 'operator endpoints (/metrics, /admin/*) on the public listener; set server.operator to move them',
+    `client IP: ${config.server.trustedProxies ? `X-Forwarded-For through trusted proxies ${JSON.stringify(config.server.trustedProxies)}` : 'socket peer (no trusted proxies)'}`,
     `refresh tokens: ${sessions.refreshEnabled ? `on (${config.sessions.refreshTokens.rotate ? 'rotating' : 'echoed'})` : 'off'}; rate limits: ${config.sessions.rateLimits.enabled ? `on, fail ${config.sessions.rateLimits.onStoreFailure}` : 'off'}`,
     `policy: ${config.policy.file ?? `${EXAMPLE_POLICY} (example)`} version ${policy().version}`,
     ...config.issuers.map((i) => `trusted issuer ${i.id}: ${i.issuer} (audiences ${i.audiences.join(', ')})`),
@@ -214,6 +225,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   }
 
   let server: Server | null = null;
+  let operatorServer: Server | null = null;
   let graceful: GracefulServer | null = null;
   let unwatch: (() => void) | null = null;
   let stopped: Promise<boolean> | null = null;
@@ -226,6 +238,13 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
         graceful.drain();
         await sleepUntil(plan.drainDelayMs, plan.deadline);
         clean = await graceful.close(plan.deadline, plan.quietMs);
+      }
+      if (operatorServer) {
+        const op = operatorServer;
+        await new Promise<void>((resolve) => {
+          op.close(() => resolve());
+          op.closeAllConnections();
+        });
       }
       await store.close();
       return clean;
@@ -257,14 +276,11 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
       if (holder && config.policy.watch) unwatch = await holder.watch();
       // Serve even while Redis is down: paths that need it answer 503 until it is back (docs/sessions.md).
       await store.waitUntilReady(2_000).catch(() => logger.warn({ store: store.kind }, 'store not ready yet; session paths answer 503 until it is'));
-      server = await new Promise<Server>((resolve, reject) => {
-        const s = app.listen(config.server.port, config.server.host, () => resolve(s));
-        s.once('error', reject);
-      });
-      // Keep-alive longer than typical proxies' idle timeout; bound header time against slowloris.
-      server.keepAliveTimeout = 65_000;
-      server.headersTimeout = 66_000;
-      server.requestTimeout = 30_000;
+      server = await serve(app, config.server.port, config.server.host, config.server.maxHeaderBytes);
+      if (operatorListener !== undefined) {
+        const operatorApp = createOperatorApp({ logger, readiness, ...operatorDeps });
+        operatorServer = await serve(operatorApp, operatorListener.port, operatorListener.host, config.server.maxHeaderBytes);
+      }
       graceful = new GracefulServer(server);
       return server;
     },
@@ -277,3 +293,23 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   };
 }
 
+/**
+ * An http server for `app` with a deliberate head-size limit; requests Node refuses
+ * before Koa sees them are answered in the registry error format.
+ */
+async function serve(app: Koa, port: number, host: string, maxHeaderBytes: number): Promise<Server> {
+  const server = createServer({ maxHeaderSize: maxHeaderBytes }, app.callback());
+  server.on('clientError', (err: Error & { code?: string }, socket) => answerClientError(err, socket, maxHeaderBytes));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  // Keep-alive longer than typical proxies' idle timeout; bound header time against slowloris.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 30_000;
+  return server;
+}

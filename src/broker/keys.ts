@@ -2,6 +2,7 @@ import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { KeyRing, loadOrCreateKeyFile, parsePrivateKeyPem, type KeyEntry } from '../keys/index.js';
 import { ConfigError, readSecret, type Config } from '../config/index.js';
+import { checkPrivateKeyFileMode } from './key-file-mode.js';
 
 export const GENERATED_KEY_FILE = 'signing-key.pem';
 
@@ -17,6 +18,7 @@ export async function loadKeyRing(
   if (config.keys.signing) {
     for (const [i, k] of config.keys.signing.entries()) {
       const where = `keys.signing[${i}].privateKey`;
+      if ('file' in k.privateKey) checkPrivateKeyFileMode(k.privateKey.file, where, config.keys.privateKeyFiles);
       const pem = readSecret(k.privateKey, where, env);
       const entry: KeyEntry = { id: k.id, alg: k.alg, privateKey: parsePrivateKeyPem(pem, k.alg, where), kidMode };
       if (k.certificateFile) {
@@ -35,6 +37,7 @@ export async function loadKeyRing(
     const keyPath = path.join(config.dataDir, GENERATED_KEY_FILE);
     const dryRun = options.dryRun === true;
     const persisted = await loadOrCreateKeyFile(keyPath, config.keys.generatedAlg, {}, { write: !dryRun });
+    if (!(dryRun && persisted.created)) checkPrivateKeyFileMode(keyPath, 'generated signing key', config.keys.privateKeyFiles);
     const what = persisted.created ? (dryRun ? 'no signing key yet: serve generates one at' : 'generated signing key') : 'reusing signing key';
     notes.push(`${what} ${keyPath}`, ...persisted.warnings);
     entries.push({

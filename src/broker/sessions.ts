@@ -21,6 +21,7 @@ export function buildSessions(
       // People's sign-in providers are people by definition.
       personIssuers: [...s.refreshTokens.personIssuers, ...config.login.providers.map((p) => p.id)],
       rotate: s.refreshTokens.rotate,
+      maxPerIdentity: s.refreshTokens.maxPerIdentity,
     },
     idTokens: { ...s.idTokens, clockSkewSec },
     rateLimits: s.rateLimits,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/index.js';
 import { ConfigError, readSecret } from '../config/index.js';
+import { checkPrivateKeyFileMode } from './key-file-mode.js';
 import { createStore, type RedisStoreConfig, type Store, type StoreState } from '../store/index.js';
 
 function readPem(file: string, what: string): string {
@@ -9,6 +10,11 @@ function readPem(file: string, what: string): string {
   } catch (err) {
     throw new ConfigError(`${what}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
+}
+
+function readKey(file: string, config: Config): string {
+  checkPrivateKeyFileMode(file, 'store.tls.keyFile', config.keys.privateKeyFiles);
+  return readPem(file, 'store.tls.keyFile');
 }
 
 /** The `store:` section as createStore options: secrets and PEM files read here, once. */
@@ -25,7 +31,7 @@ export function storeOptionsOf(
     ? {
         ...(s.tls.caFile ? { ca: readPem(s.tls.caFile, 'store.tls.caFile') } : {}),
         ...(s.tls.certFile ? { cert: readPem(s.tls.certFile, 'store.tls.certFile') } : {}),
-        ...(s.tls.keyFile ? { key: readPem(s.tls.keyFile, 'store.tls.keyFile') } : {}),
+        ...(s.tls.keyFile ? { key: readKey(s.tls.keyFile, config) } : {}),
         ...(s.tls.servername ? { servername: s.tls.servername } : {}),
         rejectUnauthorized: s.tls.rejectUnauthorized,
       }

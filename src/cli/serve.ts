@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { port } from './options.js';
-import { loadConfig } from '../config/index.js';
+import { ConfigError, loadConfig } from '../config/index.js';
 import { buildBroker } from '../broker/index.js';
 import { createLogger, flushLogs } from '../observability/index.js';
 import { isClusterWorker, isFirstWorker, parseWorkerCount, runPrimary } from './workers.js';
@@ -16,6 +16,12 @@ export function serveCommand(): Command {
       const loaded = await loadConfig(opts.config);
       if (opts.port !== undefined) loaded.config.server.port = opts.port;
       const logger = createLogger(loaded.config.log.level);
+      if (opts.workers > 1 && loaded.config.store.type === 'memory') {
+        // Each process would keep its own single-use ledger and sessions and count its own rate limits.
+        throw new ConfigError(
+          `--workers ${opts.workers} needs store.type: redis: with the memory store every worker keeps its own single-use ledger, sessions and rate limits (one ID token could be used ${opts.workers} times, at ${opts.workers} times the limits)`,
+        );
+      }
       if (opts.workers > 1 && !isClusterWorker()) {
         await runPrimary(opts.workers, loaded.config, logger);
         return;

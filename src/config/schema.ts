@@ -1,4 +1,14 @@
 import { z } from 'zod';
+import { parseIpRange } from '../lib/index.js';
+
+const isProxyRange = (value: string): boolean => {
+  try {
+    parseIpRange(value);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /**
  * The configuration file's schema. Every default that matters for security is
@@ -103,6 +113,13 @@ const sessions = z
         personLifetime: z.number().int().min(60).max(30 * 86_400).default(43_200).describe('seconds, sessions of people'),
         personIssuers: z.array(z.string().min(1)).default([]).describe('issuer ids whose identities are people'),
         rotate: z.boolean().default(false).describe('new refresh token on each use, with reuse detection (docker and skopeo do not store new ones)'),
+        maxPerIdentity: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(100)
+          .describe('sessions one identity (issuer + subject) may hold; opening one more ends the one closest to expiry'),
       })
       .prefault({}),
     idTokens: z
@@ -194,7 +211,40 @@ export const configSchema = z.strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(5001),
       publicUrl: url.optional().describe('the URL clients reach the broker at; defaults to http://host:port'),
-      trustProxy: z.boolean().default(false).describe('honour X-Forwarded-For for the client IP'),
+      trustProxy: z
+        .boolean()
+        .optional()
+        .refine((v) => v !== true, {
+          message:
+            'replaced by server.trustedProxies: set { hops: <number of proxies in front> } and/or { cidrs: [<proxy ranges>] }; true took the leftmost X-Forwarded-For entry, which the client writes',
+        })
+        .describe('removed; only false is accepted (see server.trustedProxies)'),
+      trustedProxies: z
+        .strictObject({
+          hops: z.number().int().min(1).max(10).optional().describe('how many proxies in front of the broker append to X-Forwarded-For'),
+          cidrs: z
+            .array(z.string().refine(isProxyRange, 'must be an IP address or CIDR range'))
+            .min(1)
+            .optional()
+            .describe('addresses of those proxies; only hops from these ranges are believed'),
+        })
+        .refine((t) => t.hops !== undefined || t.cidrs !== undefined, 'give hops, cidrs or both')
+        .optional()
+        .describe('proxies whose X-Forwarded-For entries are believed, walking from the right; none by default'),
+      maxHeaderBytes: z
+        .number()
+        .int()
+        .min(8 * 1024)
+        .max(1024 * 1024)
+        .default(32 * 1024)
+        .describe('largest request head (request line and headers) accepted; larger ones get 431 in the registry error format'),
+      operator: z
+        .strictObject({
+          host: z.string().default('127.0.0.1'),
+          port: z.number().int().min(0).max(65535),
+        })
+        .optional()
+        .describe('a second listener for /metrics, /admin/* and detailed /readyz; when set they leave the public listener'),
       shutdown: z
         .strictObject({
           drainDelay: z
@@ -221,6 +271,10 @@ export const configSchema = z.strictObject({
       kidMode: z.enum(['libtrust', 'thumbprint', 'x5c']).default('libtrust'),
       signing: z.array(signingKey).min(1).optional().describe('when absent, a key is generated once in dataDir'),
       generatedAlg: z.enum(['ES256', 'RS256']).default('ES256'),
+      privateKeyFiles: z
+        .enum(['owner-only', 'group-readable', 'any'])
+        .default('owner-only')
+        .describe('permission bits a private-key file may have: owner-only (default), group-readable (e.g. Kubernetes secrets with fsGroup, 0440), any (no check)'),
     })
     .prefault({}),
   dataDir: z.string().min(1).default('.portcullis'),

@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import { queryOf } from './request-target.js';
 import { readJsonObject } from './json-body.js';
 import type { SessionFilter, SessionService } from '../sessions/index.js';
 import { badRequest } from './errors.js';
@@ -38,7 +39,7 @@ export function mountAdminSessions(router: Router, deps: AdminSessionsDeps): voi
   router.get('/admin/sessions', async (ctx) => {
     guard(ctx);
     const query: Record<string, unknown> = {};
-    for (const [k, v] of ctx.URL.searchParams) query[k] = v;
+    for (const [k, v] of queryOf(ctx)) query[k] = v;
     if ('token' in query) throw badRequest('send a refresh token in a POST body, not in the URL');
     const filter = filterOf(Object.keys(query).length ? query : { all: true });
     ctx.body = { sessions: await deps.sessions.list(filter) };

@@ -69,38 +69,57 @@ export function respondWithError(ctx: Context, err: PortcullisError, answer: Ans
   if (answer.retryAfter !== undefined) ctx.set('Retry-After', String(answer.retryAfter));
 }
 
+const INTERNAL = registryErrorBody('UNKNOWN', 'internal error');
+
 /**
  * Every failure leaves as a registry-format JSON error. Unknown errors are a
  * 500 whose body says nothing about internals; the log has the details.
+ * This handler itself must never throw (Koa would answer a text/plain 500): it
+ * reads nothing derived from the Host header or a parsed URL, and any failure
+ * while answering falls back to the fixed 500 body.
  */
 export function errorMiddleware(logger: Logger) {
   return async (ctx: Context, next: Next): Promise<void> => {
     try {
       await next();
     } catch (err) {
-      const answer = answerFor(err);
-      if (answer !== undefined) {
-        respondWithError(ctx, err as PortcullisError, answer);
-        return;
+      try {
+        answerError(ctx, err, logger);
+      } catch {
+        try {
+          ctx.status = 500;
+          ctx.body = INTERNAL;
+        } catch {
+          // Headers already sent: nothing more can be said on this response.
+        }
       }
-      // Koa's and the router's own errors (405, 501, body parsing) carry a status.
-      const status = httpStatusOf(err);
-      if (status !== undefined && status < 500) {
-        ctx.status = status;
-        ctx.body = registryErrorBody('INVALID_REQUEST', err instanceof Error ? err.message : 'invalid request');
-        return;
-      }
-      logger.error({ err, path: ctx.path }, 'unhandled error');
-      ctx.status = 500;
-      ctx.body = registryErrorBody('UNKNOWN', 'internal error');
     }
   };
+}
+
+function answerError(ctx: Context, err: unknown, logger: Logger): void {
+  const answer = answerFor(err);
+  if (answer !== undefined) {
+    respondWithError(ctx, err as PortcullisError, answer);
+    return;
+  }
+  // Koa's and the router's own errors (405, 501, body parsing) carry a status.
+  const status = httpStatusOf(err);
+  if (status !== undefined && status >= 400 && status < 500) {
+    ctx.status = status;
+    ctx.body = registryErrorBody('INVALID_REQUEST', err instanceof Error ? err.message : 'invalid request');
+    return;
+  }
+  // The raw request target, bounded: ctx.path would parse it again.
+  logger.error({ err, target: String(ctx.req.url ?? '').slice(0, 200) }, 'unhandled error');
+  ctx.status = 500;
+  ctx.body = INTERNAL;
 }
 
 function httpStatusOf(err: unknown): number | undefined {
   if (typeof err === 'object' && err !== null) {
     const s = (err as { status?: unknown; statusCode?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode;
-    if (typeof s === 'number') return s;
+    if (typeof s === 'number' && Number.isInteger(s)) return s;
   }
   return undefined;
 }

@@ -6,6 +6,7 @@ import { LoginError, type LoginErrorCode, type LoginService, type LoginViews } f
 import { BrowserSessions, SessionError, STORE_RETRY_AFTER_SEC, type BrowserSession } from '../sessions/index.js';
 import { StoreError } from '../store/index.js';
 import { readCookie, readLoginForm, setCookie } from './login-form.js';
+import { queryOf } from './request-target.js';
 
 export interface LoginRoutesDeps {
   login: LoginService;
@@ -165,7 +166,7 @@ export function mountLogin(router: Router, deps: LoginRoutesDeps): void {
   router.get(
     '/login',
     page(async (ctx) => {
-      const q = ctx.URL.searchParams;
+      const q = queryOf(ctx);
       const service = q.get('service') ?? undefined;
       const provider = q.get('provider') ?? undefined;
       if ((await session(ctx)) !== null && provider === undefined) {
@@ -185,7 +186,7 @@ export function mountLogin(router: Router, deps: LoginRoutesDeps): void {
   router.get(
     '/login/cli',
     page(async (ctx) => {
-      const q = ctx.URL.searchParams;
+      const q = queryOf(ctx);
       // Validated before anything else: a bad redirect_uri gets this page, never a redirect.
       const purpose = login.cliPurpose(q);
       await startSignIn(ctx, purpose, q.get('provider') ?? undefined, q.get('service') ?? undefined);
@@ -195,7 +196,7 @@ export function mountLogin(router: Router, deps: LoginRoutesDeps): void {
   router.get(
     '/login/callback',
     page(async (ctx) => {
-      const outcome = await login.complete(ctx.URL.searchParams, readCookie(ctx, FLOW_COOKIE), readCookie(ctx, SESSION_COOKIE));
+      const outcome = await login.complete(queryOf(ctx), readCookie(ctx, FLOW_COOKIE), readCookie(ctx, SESSION_COOKIE));
       if (outcome.kind === 'refused') {
         html(ctx, 400, views.error('Sign-in failed', outcome.message, { retry: true }));
         return;
@@ -212,7 +213,7 @@ export function mountLogin(router: Router, deps: LoginRoutesDeps): void {
     '/login/result',
     page(async (ctx) => {
       const current = await session(ctx);
-      const service = ctx.URL.searchParams.get('service') ?? undefined;
+      const service = queryOf(ctx).get('service') ?? undefined;
       if (current === null) return startSignIn(ctx, { kind: 'result' }, undefined, service);
       html(ctx, 200, views.result(await login.result(current, service)));
     }),
@@ -272,7 +273,7 @@ export function mountLogin(router: Router, deps: LoginRoutesDeps): void {
   router.get(
     '/device',
     page(async (ctx) => {
-      const userCode = ctx.URL.searchParams.get('user_code') ?? undefined;
+      const userCode = queryOf(ctx).get('user_code') ?? undefined;
       const current = await session(ctx);
       if (current === null) return startSignIn(ctx, login.devicePurpose(userCode));
       if (userCode === undefined || userCode === '') {

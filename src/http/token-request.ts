@@ -13,6 +13,7 @@ import {
   type TokenRequest,
 } from '../issuance/index.js';
 import { HttpError, badRequest } from './errors.js';
+import { queryOf } from './request-target.js';
 
 export const MAX_FORM_BYTES = 64 * 1024;
 const MAX_FIELD = 16 * 1024;
@@ -35,6 +36,9 @@ const fieldsSchema = z.object({
   subject_token_type: field('subject_token_type'),
   requested_token_type: field('requested_token_type'),
 });
+
+/** Secrets a POST takes from its body only. */
+const BODY_ONLY = ['password', 'subject_token', 'refresh_token'] as const;
 
 const GRANTS: readonly GrantType[] = ['password', 'refresh_token', TOKEN_EXCHANGE];
 
@@ -76,7 +80,7 @@ function scopesOf(params: URLSearchParams): string[] {
 }
 
 export function parseGetRequest(ctx: Context, clientIp: string): GetTokenRequest {
-  const params = ctx.URL.searchParams;
+  const params = queryOf(ctx);
   const f = validated(params);
   return {
     method: 'GET',
@@ -104,8 +108,13 @@ export async function parsePostRequest(ctx: Context, clientIp: string): Promise<
   }
   // URLSearchParams decodes "+" as a space: docker joins several scopes with spaces in one field.
   const form = new URLSearchParams(text);
-  // c/image copies realm query parameters into the body; accept them from either place.
-  for (const [k, v] of ctx.URL.searchParams) if (!form.has(k)) form.append(k, v);
+  // c/image copies realm query parameters into the body; accept them from either place,
+  // except credentials: proxies and access logs record URLs.
+  const query = queryOf(ctx);
+  for (const name of BODY_ONLY) {
+    if (query.has(name)) throw badRequest(`"${name}" must be sent in the form body, never in the URL`);
+  }
+  for (const [k, v] of query) if (!form.has(k)) form.append(k, v);
   const f = validated(form);
 
   const grantType = f.grant_type;

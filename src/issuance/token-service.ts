@@ -6,6 +6,7 @@ import type { TokenSigner } from '../keys/types.js';
 import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, type Credential, type PasswordCredential, type TokenRequest } from './request.js';
 import type { SessionService } from '../sessions/index.js';
 import { IssuanceError } from './errors.js';
+import { KEYS_UNAVAILABLE, TOKEN_REFUSAL_REASONS, publicReason } from './refusal-reasons.js';
 
 /** How the caller proved who it is (`code`: a person's one-time code from the sign-in result page). */
 type Source = 'id_token' | 'code' | 'refresh' | 'exchange' | 'anonymous';
@@ -63,6 +64,8 @@ export interface AuditRecord {
   /** Session id (never the refresh token) when one was used or opened. */
   session?: string;
   sessionOpened?: boolean;
+  /** Why a session that was asked for was not opened. */
+  sessionSkipped?: string;
 }
 
 /** Every request ends in an outcome with its audit record; only bugs throw. */
@@ -92,7 +95,7 @@ export class TokenService {
       return { ok: true, audit, body: await this.issueInner(request, audit) };
     } catch (err) {
       if (!isPortcullisError(err)) throw err;
-      audit.reason = err.message;
+      audit.reason ??= err.message;
       return { ok: false, error: err, audit };
     }
   }
@@ -161,8 +164,13 @@ export class TokenService {
     });
     audit.policyVersion = policy.version;
     audit.rules = decision.matchedRules;
+    // Does any allow rule apply to this identity? Strangers a shared issuer signs for get
+    // neither a share of the issuer's rate limit nor anything kept in the store.
+    const applies = (decision.applyingRules ?? decision.matchedRules).length > 0;
+    if (identity && sessions && applies) await sessions.limits.checkIssuer(identity.issuer, needsStore);
+    if (identity && sessions && !applies && (source === 'exchange' || (source === 'id_token' && offline))) audit.sessionSkipped = 'no allow rule applies to this identity';
 
-    if (identity && sessions) {
+    if (identity && sessions && applies) {
       // Single use is checked after every cheaper refusal, so a bad request does not burn the token.
       const once =
         source === 'exchange' || (source === 'id_token' && sessions.singleUseRequired(identity, decision.matchedRules));
@@ -244,10 +252,13 @@ export class TokenService {
       return await this.options.verifier.verify(token, { tokenHash: hash, presentation, ...(client !== undefined ? { client } : {}) });
     } catch (err) {
       if (err instanceof IdentityError) {
+        // The detail is for the audit record; the caller gets a reason code and a fixed sentence.
+        audit.reason = `${err.code}: ${err.message}`;
         if (err.code === 'jwks_unavailable') {
-          throw new IssuanceError('verification_unavailable', `cannot verify the token now: ${err.message}`, { cause: err });
+          throw new IssuanceError('verification_unavailable', KEYS_UNAVAILABLE.message, { cause: err, detail: { reason: KEYS_UNAVAILABLE.reason } });
         }
-        throw new IssuanceError('bad_credentials', `invalid credentials: ${err.message}`, { cause: err, detail: { reason: err.code, token: audit.tokenHash } });
+        const reason = publicReason(err.code);
+        throw new IssuanceError('bad_credentials', `invalid credentials: ${TOKEN_REFUSAL_REASONS[reason]}`, { cause: err, detail: { reason } });
       }
       throw err;
     }

@@ -1,3 +1,4 @@
 /** Foundations every layer may import; no domain meaning of their own. */
 export { PortcullisError, isPortcullisError } from './errors.js';
 export { randomId } from './random-id.js';
+export { parseIpAddress, parseIpRange, inIpRange, type IpAddress, type IpRange } from './ip-address.js';

@@ -8,6 +8,8 @@ export const sessionKeys = {
   refresh: (tokenHash: string): string => `rt:${tokenHash}`,
   /** Marks a refresh token rotated away, for reuse detection. */
   rotated: (tokenHash: string): string => `rtu:${tokenHash}`,
+  /** Written before a session's tokens are deleted; no new token of the session is written while it exists. */
+  revoked: (sessionId: string): string => `rv:${sessionId}`,
   idToken: (issuer: string, jti: string | undefined, tokenHash: string): string =>
     `idt:${sha256(issuer)}:${jti !== undefined ? `j:${sha256(jti)}` : `h:${tokenHash}`}`,
   oneTimeCode: (purpose: string, codeHash: string): string => `otc:${purpose}:${codeHash}`,
@@ -21,6 +23,8 @@ export const sessionIndexes = {
   subject: (subject: string): string => `s:sub:${sha256(subject)}`,
   issuer: (issuer: string): string => `s:iss:${sha256(issuer)}`,
   rule: (rule: string): string => `s:rule:${rule}`,
+  /** One identity (issuer + subject), for the per-identity session cap. */
+  identity: (issuer: string, subject: string): string => `s:ident:${sha256(`${issuer}\n${subject}`)}`,
 };
 
 export const rateLimitKeys = {

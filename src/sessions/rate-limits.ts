@@ -38,8 +38,16 @@ export class RequestLimits {
   }
 
   async checkIdentity(issuer: string, subject: string, storeRequired = false): Promise<void> {
-    await this.check(this.issuer, rateLimitKeys.issuer(issuer), 'issuer', storeRequired);
     await this.check(this.identity, rateLimitKeys.identity(issuer, subject), 'identity', storeRequired);
+  }
+
+  /**
+   * The issuer-wide bucket is shared by every tenant of a shared issuer (all of GitHub),
+   * so it is charged only for identities some allow rule applies to: a stranger the
+   * issuer signs for cannot spend it and get everyone else a 429.
+   */
+  async checkIssuer(issuer: string, storeRequired = false): Promise<void> {
+    await this.check(this.issuer, rateLimitKeys.issuer(issuer), 'issuer', storeRequired);
   }
 
   private async check(limiter: RateLimiter, key: string, scope: LimitScope, storeRequired: boolean): Promise<void> {

@@ -24,26 +24,45 @@ export function indexesOf(record: SessionRecord): string[] {
     sessionIndexes.id(record.id),
     sessionIndexes.subject(record.subject),
     sessionIndexes.issuer(record.issuer),
+    sessionIndexes.identity(record.issuer, record.subject),
     ...record.rules.map(sessionIndexes.rule),
   ];
+}
+
+export interface RefreshTokenOptions {
+  readonly rotate: boolean;
+  readonly now: () => number;
+  /** The longest any session can live, ms: a revocation marker must outlive every token of its session. */
+  readonly maxLifetimeMs: number;
+  /** Sessions one identity (issuer + subject) may hold; the oldest end when a new one opens. */
+  readonly maxPerIdentity: number;
 }
 
 /**
  * Refresh tokens on a Store: opaque, stored by hash, bound to one identity and
  * one service. Nothing is cached in the process, so a revocation at any replica
  * applies at every replica on the next request.
+ *
+ * Revocation always wins a race with rotation: it writes a per-session marker
+ * before deleting anything, and rotation (take the old token, leave a tombstone,
+ * write the new one) is one atomic store step that does nothing once the marker
+ * exists. A token written before the marker is in the session's index by then, so
+ * the revocation's listing finds and deletes it.
  */
 export class RefreshTokens {
   constructor(
     private readonly store: Store,
-    private readonly options: { rotate: boolean; now: () => number },
+    private readonly options: RefreshTokenOptions,
   ) {}
 
   async create(input: NewSession): Promise<{ token: string; session: SessionRecord }> {
     const now = this.options.now();
     const { lifetimeSec, ...rest } = input;
     const session: SessionRecord = { v: 1, id: newId(), ...rest, createdAt: now, expiresAt: now + lifetimeSec * 1000, generation: 0 };
-    const token = await this.write(session);
+    await this.makeRoomFor(session);
+    const token = newSecret(REFRESH_TOKEN_PREFIX);
+    const value = serialize(session);
+    await this.store.putWithIndexes(sessionKeys.refresh(secretHash(token)), value, ttlOf(session, now), indexesOf(session));
     return { token, session };
   }
 
@@ -53,20 +72,11 @@ export class RefreshTokens {
     const hash = secretHash(token);
     const raw = await this.store.get(sessionKeys.refresh(hash));
     if (raw === null) {
-      if (this.options.rotate) {
-        const family = await this.store.get(sessionKeys.rotated(hash));
-        if (family !== null) {
-          // An old token came back: either it was stolen or the client lost the new one; end the session both ways.
-          await this.revokeSession(family);
-          throw new SessionError('reused', 'refresh token was already used; the session is revoked, log in again');
-        }
-      }
-      throw new SessionError('invalid_grant', 'unknown, expired or revoked refresh token');
+      if (this.options.rotate) await this.refuseReuse(await this.store.get(sessionKeys.rotated(hash)));
+      throw invalidGrant();
     }
     const session = parseSessionRecord(raw);
-    if (session === null || session.expiresAt <= this.options.now()) {
-      throw new SessionError('invalid_grant', 'unknown, expired or revoked refresh token');
-    }
+    if (session === null || session.expiresAt <= this.options.now()) throw invalidGrant();
     if (session.service !== service) {
       throw new SessionError('wrong_service', 'refresh token was issued for another service');
     }
@@ -74,31 +84,33 @@ export class RefreshTokens {
     return this.rotate(hash, session);
   }
 
-  /** Deletes the session `token` belongs to. True when there was one. */
-  async revokeToken(token: string): Promise<SessionRecord | null> {
-    if (!isWellFormedSecret(REFRESH_TOKEN_PREFIX, token)) return null;
-    const key = sessionKeys.refresh(secretHash(token));
-    const raw = await this.store.get(key);
-    const session = raw === null ? null : parseSessionRecord(raw);
-    if (session === null) return null;
-    await this.deleteKey(key, session);
-    return session;
+  /**
+   * Ends session `id`: the marker first, so no rotation in flight can write a new
+   * token afterwards, then every stored generation. Returns how many tokens were deleted.
+   */
+  async revokeSession(id: string): Promise<number> {
+    await this.store.put(sessionKeys.revoked(id), '1', this.options.maxLifetimeMs);
+    let count = 0;
+    const index = sessionIndexes.id(id);
+    for (;;) {
+      const members = await this.store.indexMembers(index);
+      if (members.length === 0) return count;
+      for (const key of members) {
+        const raw = await this.store.get(key);
+        const session = raw === null ? null : parseSessionRecord(raw);
+        // Removed from this index in every case, so the loop ends whatever the record says.
+        await this.store.removeFromIndex(index, key);
+        if (session === null) continue;
+        await this.deleteKey(key, session);
+        count += 1;
+      }
+    }
   }
 
-  /** Every key of a session (all generations still stored). */
-  async revokeSession(id: string): Promise<number> {
-    let count = 0;
-    for (const key of await this.store.indexMembers(sessionIndexes.id(id))) {
-      const raw = await this.store.get(key);
-      const session = raw === null ? null : parseSessionRecord(raw);
-      if (session === null) {
-        await this.store.removeFromIndex(sessionIndexes.id(id), key);
-        continue;
-      }
-      await this.deleteKey(key, session);
-      count += 1;
-    }
-    return count;
+  /** The session a rotated-away token belonged to (from its tombstone), or null. */
+  async familyOf(tokenKey: string): Promise<Tombstone | null> {
+    if (!tokenKey.startsWith('rt:')) return null;
+    return parseTombstone(await this.store.get(sessionKeys.rotated(tokenKey.slice('rt:'.length))));
   }
 
   /** Remove the value and its index entries (an index entry without a value would be harmless, but counts). */
@@ -107,28 +119,86 @@ export class RefreshTokens {
     await Promise.all(indexesOf(session).map((index) => this.store.removeFromIndex(index, key)));
   }
 
-  private async rotate(hash: string, session: SessionRecord): Promise<Redeemed> {
-    const key = sessionKeys.refresh(hash);
-    // take(): of two concurrent uses of one token, exactly one rotates.
-    const taken = await this.store.take(key);
-    if (taken === null) throw new SessionError('invalid_grant', 'refresh token was already used');
-    const ttl = session.expiresAt - this.options.now();
-    if (ttl <= 0) throw new SessionError('invalid_grant', 'unknown, expired or revoked refresh token');
-    await this.store.put(sessionKeys.rotated(hash), session.id, ttl);
-    await Promise.all(indexesOf(session).map((index) => this.store.removeFromIndex(index, key)));
-    const next: SessionRecord = { ...session, generation: session.generation + 1 };
-    return { session: next, token: await this.write(next) };
+  /** An old token came back: either it was stolen or the client lost the new one; end the session both ways. */
+  private async refuseReuse(tombstone: string | null): Promise<void> {
+    const family = parseTombstone(tombstone);
+    if (family === null) return;
+    await this.revokeSession(family.id);
+    throw new SessionError('reused', 'refresh token was already used; the session is revoked, log in again');
   }
 
-  private async write(session: SessionRecord): Promise<string> {
-    const value = JSON.stringify(session);
-    if (Buffer.byteLength(value) > MAX_RECORD_BYTES) {
-      throw new SessionError('too_large', 'the identity has too many claims to keep in a session');
-    }
-    const ttl = session.expiresAt - this.options.now();
-    if (ttl <= 0) throw new SessionError('invalid_grant', 'session lifetime is zero');
+  private async rotate(hash: string, session: SessionRecord): Promise<Redeemed> {
+    const now = this.options.now();
+    const next: SessionRecord = { ...session, generation: session.generation + 1 };
     const token = newSecret(REFRESH_TOKEN_PREFIX);
-    await this.store.putWithIndexes(sessionKeys.refresh(secretHash(token)), value, ttl, indexesOf(session));
-    return token;
+    const result = await this.store.swap({
+      from: sessionKeys.refresh(hash),
+      fromIndexes: indexesOf(session),
+      tombstone: sessionKeys.rotated(hash),
+      tombstoneValue: JSON.stringify(tombstoneOf(session)),
+      guard: sessionKeys.revoked(session.id),
+      to: sessionKeys.refresh(secretHash(token)),
+      value: serialize(next),
+      indexes: indexesOf(next),
+      ttlMs: ttlOf(session, now),
+    });
+    if (result.outcome === 'swapped') return { session: next, token };
+    // Used concurrently: the other use left the tombstone, so this is a reuse like any other.
+    if (result.outcome === 'missing') await this.refuseReuse(result.tombstone);
+    throw invalidGrant();
   }
+
+  /** At most maxPerIdentity sessions per identity: the ones closest to expiry end first. */
+  private async makeRoomFor(session: SessionRecord): Promise<void> {
+    const index = sessionIndexes.identity(session.issuer, session.subject);
+    const members = await this.store.indexMembers(index, this.options.maxPerIdentity + 100);
+    let excess = members.length - this.options.maxPerIdentity + 1;
+    for (const key of members) {
+      if (excess <= 0) return;
+      const raw = await this.store.get(key);
+      const record = raw === null ? null : parseSessionRecord(raw);
+      if (record === null) await this.store.removeFromIndex(index, key);
+      else await this.revokeSession(record.id);
+      excess -= 1;
+    }
+  }
+}
+
+/**
+ * What a rotated-away token leaves behind: enough of its session to end it on reuse
+ * and to match a revocation filter, since the fields named here never change on rotation.
+ */
+export type Tombstone = Pick<SessionRecord, 'id' | 'issuer' | 'issuerId' | 'subject' | 'rules'>;
+
+function tombstoneOf(s: SessionRecord): Tombstone {
+  return { id: s.id, issuer: s.issuer, issuerId: s.issuerId, subject: s.subject, rules: s.rules };
+}
+
+function parseTombstone(raw: string | null): Tombstone | null {
+  if (raw === null) return null;
+  try {
+    const t = JSON.parse(raw) as Partial<Tombstone>;
+    if (typeof t.id === 'string' && typeof t.issuer === 'string' && typeof t.issuerId === 'string' && typeof t.subject === 'string' && Array.isArray(t.rules)) {
+      return { id: t.id, issuer: t.issuer, issuerId: t.issuerId, subject: t.subject, rules: t.rules.filter((r): r is string => typeof r === 'string') };
+    }
+  } catch {
+    // Not JSON: written by an earlier version, which stored the session id alone.
+  }
+  return { id: raw, issuer: '', issuerId: '', subject: '', rules: [] };
+}
+
+const invalidGrant = (): SessionError => new SessionError('invalid_grant', 'unknown, expired or revoked refresh token');
+
+function serialize(session: SessionRecord): string {
+  const value = JSON.stringify(session);
+  if (Buffer.byteLength(value) > MAX_RECORD_BYTES) {
+    throw new SessionError('too_large', 'the identity has too many claims to keep in a session');
+  }
+  return value;
+}
+
+function ttlOf(session: SessionRecord, now: number): number {
+  const ttl = session.expiresAt - now;
+  if (ttl <= 0) throw new SessionError('invalid_grant', 'session lifetime is zero');
+  return ttl;
 }

@@ -50,12 +50,15 @@ export interface RefreshedIdentity {
   readonly token: string;
 }
 
+export const DEFAULT_MAX_SESSIONS_PER_IDENTITY = 100;
+
 export const DEFAULT_REFRESH: RefreshSettings = {
   enabled: true,
   workloadLifetimeSec: 3600,
   personLifetimeSec: 12 * 3600,
   personIssuers: [],
   rotate: false,
+  maxPerIdentity: DEFAULT_MAX_SESSIONS_PER_IDENTITY,
 };
 
 export const DEFAULT_ID_TOKENS: IdTokenSettings = { singleUse: false, singleUseIssuers: [], singleUseRules: [], clockSkewSec: 60 };
@@ -87,7 +90,13 @@ export class SessionService {
   constructor(private readonly options: SessionServiceOptions) {
     this.store = options.store;
     this.now = options.now ?? Date.now;
-    this.refreshTokens = new RefreshTokens(this.store, { rotate: options.refresh.rotate, now: this.now });
+    const r = options.refresh;
+    this.refreshTokens = new RefreshTokens(this.store, {
+      rotate: r.rotate,
+      now: this.now,
+      maxLifetimeMs: Math.max(r.workloadLifetimeSec, r.personLifetimeSec) * 1000,
+      maxPerIdentity: r.maxPerIdentity ?? DEFAULT_MAX_SESSIONS_PER_IDENTITY,
+    });
     this.ledger = new IdTokenLedger(this.store, { clockSkewSec: options.idTokens.clockSkewSec, now: this.now });
     this.directory = new SessionDirectory(this.store, this.refreshTokens);
     this.codes = new OneTimeCodes(this.store);

@@ -76,6 +76,8 @@ export interface RefreshSettings {
   readonly personIssuers: readonly string[];
   /** Issue a new refresh token on each use and revoke the session when an old one comes back. */
   readonly rotate: boolean;
+  /** Sessions one identity (issuer + subject) may hold at once; opening one more ends the oldest. Default 100. */
+  readonly maxPerIdentity?: number;
 }
 
 export interface IdTokenSettings {

@@ -3,7 +3,7 @@ import { StoreError, StoreFullError, StoreUnavailableError } from './errors.js';
 import { ExpiryHeap, type HeapItem } from './expiry-heap.js';
 import { keyLayout } from './keys.js';
 import { adaptRateLimiter, checkRateLimiterOptions } from './rate-limiter.js';
-import type { MemoryStoreOptions, RateLimiter, RateLimiterOptions, Store, StoreHealth } from './types.js';
+import type { MemoryStoreOptions, RateLimiter, RateLimiterOptions, Store, StoreHealth, SwapInput, SwapResult } from './types.js';
 import {
   DEFAULT_KEY_PREFIX,
   checkIndexes,
@@ -183,6 +183,35 @@ export class MemoryStore implements Store {
     if (item === undefined) return false;
     this.dropMember(item);
     return true;
+  }
+
+  async swap(input: SwapInput): Promise<SwapResult> {
+    this.open();
+    for (const k of [input.from, input.tombstone, input.guard, input.to]) checkKey(k);
+    checkValue(input.tombstoneValue);
+    checkValue(input.value);
+    checkTtl(input.ttlMs);
+    checkIndexes(input.fromIndexes);
+    checkIndexes(input.indexes);
+    // No await below this line: the whole step happens in one turn of the event loop.
+    if (this.liveValue(input.guard) !== undefined) return { outcome: 'guarded' };
+    if (this.liveValue(input.from) === undefined) return { outcome: 'missing', tombstone: this.liveValue(input.tombstone)?.value ?? null };
+    const distinct = [...new Set(input.indexes)];
+    // `from` and its members are freed; reserve the rest up front so a full store changes nothing.
+    const from = this.liveValue(input.from) as NonNullable<ReturnType<MemoryStore['liveValue']>>;
+    const fromMembers = input.fromIndexes.map((i) => this.liveMember(i, input.from)).filter((m) => m !== undefined);
+    const added =
+      (this.liveValue(input.tombstone) === undefined ? 1 : 0) +
+      (this.liveValue(input.to) === undefined ? 1 : 0) +
+      distinct.filter((i) => this.liveMember(i, input.to) === undefined).length;
+    this.reserve(Math.max(0, added - 1 - fromMembers.length));
+    this.dropValue(from);
+    for (const member of fromMembers) this.dropMember(member);
+    const expiresAt = this.now() + input.ttlMs;
+    this.setValue(input.tombstone, input.tombstoneValue, expiresAt);
+    this.setValue(input.to, input.value, expiresAt);
+    for (const index of distinct) this.setMember(index, input.to, expiresAt);
+    return { outcome: 'swapped' };
   }
 
   rateLimiter(options: RateLimiterOptions): RateLimiter {

@@ -48,3 +48,24 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 for i = 2, #KEYS do add_member(KEYS[i], ARGV[3], ttl) end
 return 1
 `;
+
+/**
+ * Refresh-token rotation in one step, so a revocation (which writes the guard first)
+ * can never fall between taking the old token and writing the new one.
+ * KEYS[1]=guard, KEYS[2]=from, KEYS[3]=tombstone, KEYS[4]=to, then ARGV[1] indexes of
+ * `from`, then the indexes of `to`. ARGV[1]=number of `from` indexes, ARGV[2]=tombstone
+ * value, ARGV[3]=value, ARGV[4]=ttlMs, ARGV[5]=from member, ARGV[6]=to member.
+ * Returns {'guarded'}, {'missing', tombstone-or-nil} or {'swapped'}.
+ */
+export const SWAP = `${NOW}${ADD_MEMBER_FN}
+if redis.call('EXISTS', KEYS[1]) == 1 then return {'guarded'} end
+if redis.call('EXISTS', KEYS[2]) == 0 then return {'missing', redis.call('GET', KEYS[3])} end
+local nfrom = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[4])
+redis.call('DEL', KEYS[2])
+for i = 5, 4 + nfrom do redis.call('ZREM', KEYS[i], ARGV[5]) end
+redis.call('SET', KEYS[3], ARGV[2], 'PX', ttl)
+redis.call('SET', KEYS[4], ARGV[3], 'PX', ttl)
+for i = 5 + nfrom, #KEYS do add_member(KEYS[i], ARGV[6], ttl) end
+return {'swapped'}
+`;

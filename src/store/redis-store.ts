@@ -6,7 +6,7 @@ import type { KeyLayout } from './keys.js';
 import { adaptRateLimiter, checkRateLimiterOptions } from './rate-limiter.js';
 import { createRedisClient } from './redis-client.js';
 import type { RedisClient, RedisMode } from './redis-client.js';
-import { INDEX_ADD, INDEX_MEMBERS, PUT_WITH_INDEXES, TAKE } from './redis-scripts.js';
+import { INDEX_ADD, INDEX_MEMBERS, PUT_WITH_INDEXES, SWAP, TAKE } from './redis-scripts.js';
 import type {
   RateLimiter,
   RateLimiterOptions,
@@ -14,6 +14,8 @@ import type {
   Store,
   StoreHealth,
   StoreState,
+  SwapInput,
+  SwapResult,
 } from './types.js';
 import {
   DEFAULT_KEY_PREFIX,
@@ -33,6 +35,7 @@ interface ScriptCommands {
   portcullisIndexMembers(index: string, limit: number): Promise<unknown>;
   /** Variable key count: numKeys first, then keys, then ARGV. */
   portcullisPutWithIndexes(numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  portcullisSwap(numKeys: number, ...args: (string | number)[]): Promise<unknown>;
 }
 
 /** Extra time over the command timeout before the store gives up on an operation itself. */
@@ -73,6 +76,7 @@ export class RedisStore implements Store {
     client.defineCommand('portcullisIndexAdd', { numberOfKeys: 1, lua: INDEX_ADD });
     client.defineCommand('portcullisIndexMembers', { numberOfKeys: 1, lua: INDEX_MEMBERS });
     client.defineCommand('portcullisPutWithIndexes', { lua: PUT_WITH_INDEXES });
+    client.defineCommand('portcullisSwap', { lua: SWAP });
     this.scripts = client as unknown as ScriptCommands;
 
     // Without an 'error' listener ioredis reports every failed reconnect as unhandled.
@@ -181,6 +185,52 @@ export class RedisStore implements Store {
     return removed > 0;
   }
 
+  async swap(input: SwapInput): Promise<SwapResult> {
+    for (const k of [input.from, input.tombstone, input.guard, input.to]) checkKey(k);
+    checkValue(input.tombstoneValue);
+    checkValue(input.value);
+    checkTtl(input.ttlMs);
+    checkIndexes(input.fromIndexes);
+    checkIndexes(input.indexes);
+    const fromIndexes = [...new Set(input.fromIndexes)].map((i) => this.keys.index(i));
+    const toIndexes = [...new Set(input.indexes)].map((i) => this.keys.index(i));
+    const fixed = [input.guard, input.from, input.tombstone, input.to].map((k) => this.keys.value(k));
+    const all = [...fixed, ...fromIndexes, ...toIndexes];
+    const slot = hashedPart(all[0] as string);
+    if (this.mode !== 'cluster' || all.every((k) => hashedPart(k) === slot)) {
+      const reply = await this.run('swap', () =>
+        this.scripts.portcullisSwap(all.length, ...all, fromIndexes.length, input.tombstoneValue, input.value, input.ttlMs, input.from, input.to),
+      );
+      return swapResult(reply);
+    }
+    return this.run('swap', () => this.swapAcrossSlots(input, fixed as [string, string, string, string], fromIndexes, toIndexes));
+  }
+
+  /**
+   * Cluster keys in different slots: the same outcome in steps. The new value (indexes
+   * first) is written before the guard is read again; a revocation writes the guard
+   * before listing the indexes, so it either finds the new value or this step sees the
+   * guard and deletes the value itself.
+   */
+  private async swapAcrossSlots(input: SwapInput, keys: [string, string, string, string], fromIndexes: string[], toIndexes: string[]): Promise<SwapResult> {
+    const [guard, from, tombstone, to] = keys;
+    if ((await this.client.exists(guard)) === 1) return { outcome: 'guarded' };
+    if ((await this.client.exists(from)) === 0) return { outcome: 'missing', tombstone: stringOrNull(await this.client.get(tombstone)) };
+    // The tombstone before the take: a concurrent use of the same `from` that loses the
+    // take must find it, as it would after the one-step script.
+    await this.client.set(tombstone, input.tombstoneValue, 'PX', input.ttlMs);
+    const taken = await this.scripts.portcullisTake(from);
+    if (taken === null) return { outcome: 'missing', tombstone: stringOrNull(await this.client.get(tombstone)) };
+    await Promise.all(fromIndexes.map((k) => this.client.zrem(k, input.from)));
+    await Promise.all(toIndexes.map((k) => this.scripts.portcullisIndexAdd(k, input.to, input.ttlMs)));
+    await this.client.set(to, input.value, 'PX', input.ttlMs);
+    if ((await this.client.exists(guard)) === 1) {
+      await this.client.del(to);
+      return { outcome: 'guarded' };
+    }
+    return { outcome: 'swapped' };
+  }
+
   rateLimiter(options: RateLimiterOptions): RateLimiter {
     checkRateLimiterOptions(options);
     const limiter = new RateLimiterRedis({
@@ -281,6 +331,15 @@ export class RedisStore implements Store {
       // A faulty listener must not break the client's event loop.
     }
   }
+}
+
+function swapResult(reply: unknown): SwapResult {
+  if (Array.isArray(reply)) {
+    if (reply[0] === 'swapped') return { outcome: 'swapped' };
+    if (reply[0] === 'guarded') return { outcome: 'guarded' };
+    if (reply[0] === 'missing') return { outcome: 'missing', tombstone: stringOrNull(reply[1] ?? null) };
+  }
+  throw new StoreError('command_failed', 'redis returned an unexpected reply to swap');
 }
 
 function stringOrNull(reply: unknown): string | null {

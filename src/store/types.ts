@@ -47,6 +47,16 @@ export interface Store {
   /** True when the member was present. */
   removeFromIndex(index: string, member: string): Promise<boolean>;
 
+  /**
+   * One atomic step for rotating a refresh token (see SwapInput): unless `guard` exists,
+   * take `from`, leave `tombstone` in its place, drop `from` from its indexes and write
+   * `to` with its indexes. Redis runs it as one Lua script; on a Cluster, where the keys
+   * sit in different slots, the new value is written first and then the guard re-read,
+   * and removed again when the guard appeared: either way a guard written before the
+   * guard writer lists the indexes is never outlived by a `to` value.
+   */
+  swap(input: SwapInput): Promise<SwapResult>;
+
   /** A fixed-window limiter kept in this store (shared across replicas for Redis). */
   rateLimiter(options: RateLimiterOptions): RateLimiter;
 
@@ -61,6 +71,28 @@ export interface Store {
   /** Stop timers and connections. Later operations reject with StoreUnavailableError. */
   close(): Promise<void>;
 }
+
+export interface SwapInput {
+  /** The key being used up; must exist. */
+  readonly from: string;
+  /** Indexes `from` is a member of. */
+  readonly fromIndexes: readonly string[];
+  /** Written in place of `from` (for reuse detection), with `ttlMs`. */
+  readonly tombstone: string;
+  readonly tombstoneValue: string;
+  /** When this key exists, nothing changes and the outcome is 'guarded'. */
+  readonly guard: string;
+  readonly to: string;
+  readonly value: string;
+  readonly indexes: readonly string[];
+  readonly ttlMs: number;
+}
+
+export type SwapResult =
+  | { readonly outcome: 'swapped' }
+  | { readonly outcome: 'guarded' }
+  /** `from` did not exist; `tombstone` holds the value of its tombstone key, if any. */
+  | { readonly outcome: 'missing'; readonly tombstone: string | null };
 
 export type StoreState = 'connecting' | 'ready' | 'unavailable' | 'closed';
 

@@ -253,22 +253,23 @@ async function main(): Promise<void> {
   add(`GET fresh token @${RSS_RATE} req/s`, 'broker', at1000);
 
   // Scaling: one process on one pinned core (load generator on the other), then two workers.
-  log(`\n[${n++}] scaling: broker on one pinned core vs --workers 2 (fresh tokens, log level warn)`);
+  log(`\n[${n++}] scaling: broker on one pinned core vs --workers 2 (fresh tokens, Redis store, log level warn)`);
   let one: LoadResult | undefined;
   let two: LoadResult | undefined;
-  if (cores < 2) {
-    log('  skipped: needs at least 2 cores');
+  if (cores < 2 || !redis) {
+    log(`  skipped: needs at least 2 cores and Redis (have ${cores} cores, Redis ${redis ? 'up' : 'unavailable'})`);
   } else {
     if (!taskset) log('  taskset not found (util-linux): the single-process run is not pinned');
     pinSelf('1');
     try {
-      s = await broker({ logLevel: 'warn', spawn: { cpus: '0' } }, policy.file);
+      s = await broker({ logLevel: 'warn', redis: true, spawn: { cpus: '0' } }, policy.file);
       one = await measure(s, freshGet(pool));
       await stop(s);
     } finally {
       pinSelf(`0-${cores - 1}`);
     }
-    s = await broker({ logLevel: 'warn', workers: 2, spawn: { cpus: '0,1' } }, policy.file);
+    // Several workers need a shared store (serve refuses --workers with the memory store).
+    s = await broker({ logLevel: 'warn', workers: 2, redis: true, spawn: { cpus: '0,1' } }, policy.file);
     two = await measure(s, freshGet(pool));
     await stop(s);
     add('GET fresh, 1 process pinned to 1 core', 'broker', one);

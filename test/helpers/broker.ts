@@ -18,6 +18,8 @@ export interface TestBrokerOptions {
   policy: string | Record<string, unknown>;
   kidMode?: 'libtrust' | 'thumbprint' | 'x5c';
   services?: string[];
+  /** Merged into the generated `server:` section (host and port stay the helper's). */
+  server?: Record<string, unknown>;
   /** Merged over the generated configuration (top-level keys). */
   extra?: Record<string, unknown>;
   logLevel?: string;
@@ -43,7 +45,7 @@ export async function startBroker(options: TestBrokerOptions): Promise<TestBroke
   const policyPath = path.join(dir, 'policy.yaml');
   await writeFile(policyPath, typeof options.policy === 'string' ? options.policy : stringify(options.policy));
   const config = {
-    server: { host: '127.0.0.1', port },
+    server: { ...options.server, host: '127.0.0.1', port },
     token: { issuer: TEST_TOKEN_ISSUER, services: options.services ?? ['test-registry'], lifetime: 300 },
     keys: { kidMode: options.kidMode ?? 'libtrust' },
     dataDir: path.join(dir, 'data'),

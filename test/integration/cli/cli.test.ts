@@ -119,6 +119,17 @@ describe('configuration errors', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('serve --workers 2 with the memory store is refused with a message that says why', async () => {
+    // Embedded defaults use the memory store too.
+    for (const args of [['serve', '--workers', '2'], ['serve', '--workers', '3', '--port', '1']]) {
+      const result = await cli(args, { PORTCULLIS_DATA_DIR: path.join(cwd, 'workers-data') });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/--workers \d needs store\.type: redis/);
+      expect(result.stderr).toContain('single-use ledger');
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
   it('config check accepts a valid file and prints what the server would do', async () => {
     const policy = path.join(cwd, 'policy.yaml');
     await writeFile(policy, 'version: 1\nrules: []\n');

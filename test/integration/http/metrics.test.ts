@@ -15,6 +15,7 @@ import { basic, startBroker, type TestBroker } from '../../helpers/broker.js';
 import { TestIssuer } from '../../helpers/issuer.js';
 import { freePort } from '../../helpers/ports.js';
 import { spawnDaemon, type Daemon } from '../../helpers/processes.js';
+import { startRedis, type RedisServer } from '../../helpers/redis.js';
 import { ROOT, cliArgs } from '../../helpers/cli.js';
 import { REFUSAL_REASONS } from '../../../src/observability/metrics.js';
 
@@ -172,12 +173,15 @@ function freshGet(url: string, headers: Record<string, string> = {}): Promise<{ 
 
 describe('/metrics under serve --workers', () => {
   let issuer: TestIssuer;
+  // Several workers need a shared store: serve refuses --workers with the memory store.
+  let redis: RedisServer;
   let dir: string;
   let server: Daemon;
   let url: string;
 
   beforeAll(async () => {
     issuer = await TestIssuer.start();
+    redis = await startRedis();
     dir = await mkdtemp(path.join(tmpdir(), 'portcullis-workers-metrics-'));
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
@@ -190,6 +194,7 @@ describe('/metrics under serve --workers', () => {
         dataDir: path.join(dir, 'data'),
         issuers: [{ id: 'ci', issuer: issuer.issuer, audiences: [AUD] }],
         policy: { file: path.join(dir, 'policy.yaml'), watch: false },
+        store: { type: 'redis', url: redis.url },
         sessions: { rateLimits: { enabled: false } },
         log: { level: 'warn' },
       }),
@@ -208,6 +213,7 @@ describe('/metrics under serve --workers', () => {
   afterAll(async () => {
     await server?.stop(5_000);
     await issuer?.close();
+    await redis?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -177,6 +177,27 @@ export function describeStoreContract(name: string, makeStore: MakeStore): void 
       expect(await store.get('plain')).toBe('p');
     });
 
+    it('swap replaces a value and its index entries in one step, unless the guard exists', async () => {
+      await store.putWithIndexes('rt:a', 'gen-0', 10_000, ['sess:1', 'sub:alice']);
+      const step = (from: string, to: string, value: string) =>
+        store.swap({ from, fromIndexes: ['sess:1', 'sub:alice'], tombstone: `tomb:${from}`, tombstoneValue: `was ${from}`, guard: 'revoked:1', to, value, indexes: ['sess:1', 'sub:alice'], ttlMs: 10_000 });
+      expect(await step('rt:a', 'rt:b', 'gen-1')).toEqual({ outcome: 'swapped' });
+      expect(await store.get('rt:a')).toBeNull();
+      expect(await store.get('rt:b')).toBe('gen-1');
+      expect(await store.get('tomb:rt:a')).toBe('was rt:a');
+      expect(await store.indexMembers('sess:1')).toEqual(['rt:b']);
+      expect(await store.indexMembers('sub:alice')).toEqual(['rt:b']);
+      // The old key again: missing, with its tombstone; an unknown key: missing, no tombstone.
+      expect(await step('rt:a', 'rt:c', 'gen-2')).toEqual({ outcome: 'missing', tombstone: 'was rt:a' });
+      expect(await step('rt:zz', 'rt:c', 'gen-2')).toEqual({ outcome: 'missing', tombstone: null });
+      // With the guard in place nothing changes.
+      await store.put('revoked:1', '1', 10_000);
+      expect(await step('rt:b', 'rt:c', 'gen-2')).toEqual({ outcome: 'guarded' });
+      expect(await store.get('rt:b')).toBe('gen-1');
+      expect(await store.get('rt:c')).toBeNull();
+      expect(await store.indexMembers('sess:1')).toEqual(['rt:b']);
+    });
+
     it('putWithIndexes with a shared slot tag (atomic in Cluster) behaves the same', async () => {
       const tag = slotTag('alice');
       await store.putWithIndexes(`${tag}rt:1`, 'r', 10_000, [`${tag}tokens`, `${tag}rule:x`]);
