@@ -11,6 +11,7 @@ import {
   checkLimit,
   checkPositiveInteger,
   checkPrefix,
+  checkSwapInput,
   checkTtl,
   checkValue,
 } from './validate.js';
@@ -187,12 +188,7 @@ export class MemoryStore implements Store {
 
   async swap(input: SwapInput): Promise<SwapResult> {
     this.open();
-    for (const k of [input.from, input.tombstone, input.guard, input.to]) checkKey(k);
-    checkValue(input.tombstoneValue);
-    checkValue(input.value);
-    checkTtl(input.ttlMs);
-    checkIndexes(input.fromIndexes);
-    checkIndexes(input.indexes);
+    checkSwapInput(input);
     // No await below this line: the whole step happens in one turn of the event loop.
     if (this.liveValue(input.guard) !== undefined) return { outcome: 'guarded' };
     if (this.liveValue(input.from) === undefined) return { outcome: 'missing', tombstone: this.liveValue(input.tombstone)?.value ?? null };

@@ -23,6 +23,7 @@ import {
   checkKey,
   checkLimit,
   checkPrefix,
+  checkSwapInput,
   checkTtl,
   checkValue,
   hashedPart,
@@ -186,12 +187,7 @@ export class RedisStore implements Store {
   }
 
   async swap(input: SwapInput): Promise<SwapResult> {
-    for (const k of [input.from, input.tombstone, input.guard, input.to]) checkKey(k);
-    checkValue(input.tombstoneValue);
-    checkValue(input.value);
-    checkTtl(input.ttlMs);
-    checkIndexes(input.fromIndexes);
-    checkIndexes(input.indexes);
+    checkSwapInput(input);
     const fromIndexes = [...new Set(input.fromIndexes)].map((i) => this.keys.index(i));
     const toIndexes = [...new Set(input.indexes)].map((i) => this.keys.index(i));
     const fixed = [input.guard, input.from, input.tombstone, input.to].map((k) => this.keys.value(k));

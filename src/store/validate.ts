@@ -1,3 +1,4 @@
+import type { SwapInput } from './types.js';
 import { StoreError } from './errors.js';
 
 /** Shared argument checks, so memory and Redis refuse exactly the same inputs. */
@@ -84,4 +85,14 @@ export function hashedPart(fullKey: string): string {
   const close = fullKey.indexOf('}', open + 1);
   if (close === -1 || close === open + 1) return fullKey;
   return fullKey.slice(open + 1, close);
+}
+
+/** The arguments of `Store.swap`, checked the same way by every backend before anything is touched. */
+export function checkSwapInput(input: SwapInput): void {
+  for (const k of [input.from, input.tombstone, input.guard, input.to]) checkKey(k);
+  checkValue(input.tombstoneValue);
+  checkValue(input.value);
+  checkTtl(input.ttlMs);
+  checkIndexes(input.fromIndexes);
+  checkIndexes(input.indexes);
 }
