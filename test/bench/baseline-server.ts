@@ -1,15 +1,17 @@
 /**
- * The architecture's limit: the least work a token request can take on this stack. One Koa
- * handler on the same kind of listener as the broker: parse Basic, verify the RS256 ID token with
- * node:crypto on a KeyObject imported once, sign an ES256 token (raw r||s). No policy, no logging,
- * no validation library; the single-use scenarios add exactly one store write (Redis SET NX, or a
- * Set in memory). Run: node --import tsx test/bench/baseline-server.ts --port N --jwks file
- *   [--store memory|redis --redis-url redis://…]
+ * The architecture's limit: the least work a token request can take on this stack. Bare Koa and
+ * @koa/router on the same kind of listener as the broker: parse Basic, verify the RS256 ID token
+ * with node:crypto on a KeyObject imported once, a trivial policy (the repository must sit under
+ * the token's repository_owner), sign an ES256 token (raw r||s). No logging, no metrics, no
+ * validation library. With --store redis every GET marks the token's jti used (one SET NX), and a
+ * refresh grant is one GET of the hashed refresh token. Run:
+ *   node baseline-server.mjs --port N --jwks file [--store memory|redis --redis-url redis://…]
  */
-import { createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import Koa from 'koa';
+import Router from '@koa/router';
 import getRawBody from 'raw-body';
 import { Redis } from 'ioredis';
 
@@ -33,6 +35,7 @@ const encodedHeader = Buffer.from(JSON.stringify({ typ: 'JWT', alg: 'ES256', kid
 
 const redis = args.store === 'redis' ? new Redis(args['redis-url'] ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: false }) : null;
 const usedInMemory = new Set<string>();
+const sessionsInMemory = new Map<string, string>();
 
 /** One single-use mark: true the first time `key` is seen. */
 async function firstUse(key: string): Promise<boolean> {
@@ -59,69 +62,93 @@ function verifyIdToken(token: string): Record<string, unknown> {
   return payload;
 }
 
-function access(scopes: string[]): { type: string; name: string; actions: string[] }[] {
+/** The trivial policy: every requested action on repositories under the token's owner. */
+function access(owner: string, scopes: string[]): { type: string; name: string; actions: string[] }[] {
   return scopes.map((scope) => {
     const first = scope.indexOf(':');
     const last = scope.lastIndexOf(':');
-    return { type: scope.slice(0, first), name: scope.slice(first + 1, last), actions: scope.slice(last + 1).split(',') };
+    const name = scope.slice(first + 1, last);
+    return { type: scope.slice(0, first), name, actions: name.startsWith(`${owner}/`) ? scope.slice(last + 1).split(',') : [] };
   });
 }
 
-function issue(subject: string, service: string, scopes: string[]): Record<string, unknown> {
+function issue(subject: string, owner: string, service: string, scopes: string[]): Record<string, unknown> {
   const now = Math.floor(Date.now() / 1000);
-  const claims = { iss: 'baseline', sub: subject, aud: service, exp: now + 300, nbf: now, iat: now, jti: randomBytes(12).toString('base64url'), access: access(scopes) };
+  const claims = { iss: 'baseline', sub: subject, aud: service, exp: now + 300, nbf: now, iat: now, jti: randomBytes(12).toString('base64url'), access: access(owner, scopes) };
   const input = `${encodedHeader}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
   const token = `${input}.${sign('sha256', Buffer.from(input), signOptions).toString('base64url')}`;
   return { token, access_token: token, expires_in: 300, issued_at: new Date(now * 1000).toISOString() };
 }
 
-async function newRefreshToken(): Promise<string> {
-  return randomBytes(32).toString('base64url');
+interface Session {
+  sub: string;
+  owner: string;
+  service: string;
 }
 
+const hashOf = (token: string): string => createHash('sha256').update(token).digest('base64url');
+
+async function newRefreshToken(session: Session): Promise<string> {
+  const token = randomBytes(32).toString('base64url');
+  const value = JSON.stringify(session);
+  if (redis) await redis.set(`baseline:rt:${hashOf(token)}`, value, 'EX', 3600);
+  else sessionsInMemory.set(hashOf(token), value);
+  return token;
+}
+
+async function lookUpRefreshToken(token: string): Promise<Session | null> {
+  const raw = redis ? await redis.get(`baseline:rt:${hashOf(token)}`) : (sessionsInMemory.get(hashOf(token)) ?? null);
+  return raw === null ? null : (JSON.parse(raw) as Session);
+}
+
+const router = new Router();
+router.get('/healthz', (ctx) => {
+  ctx.body = { status: 'ok' };
+});
+router.get('/token', async (ctx) => {
+  const params = ctx.URL.searchParams;
+  const auth = ctx.get('authorization');
+  if (!auth.startsWith('Basic ')) throw new HttpError(401, 'no credentials');
+  const decoded = Buffer.from(auth.slice(6), 'base64').toString('utf8');
+  const payload = verifyIdToken(decoded.slice(decoded.indexOf(':') + 1));
+  if (redis && !(await firstUse(String(payload.jti)))) throw new HttpError(401, 'token already used');
+  const owner = String(payload.repository_owner);
+  const service = params.get('service') ?? '';
+  const body = issue(String(payload.sub), owner, service, params.getAll('scope'));
+  if (params.get('offline_token') === 'true') body.refresh_token = await newRefreshToken({ sub: String(payload.sub), owner, service });
+  ctx.body = body;
+});
+router.post('/token', async (ctx) => {
+  const form = new URLSearchParams(await getRawBody(ctx.req, { limit: 65536, encoding: 'utf8' }));
+  const service = form.get('service') ?? '';
+  const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
+  const grant = form.get('grant_type');
+  if (grant === 'refresh_token') {
+    const session = await lookUpRefreshToken(form.get('refresh_token') ?? '');
+    if (!session || session.service !== service) throw new HttpError(400, 'unknown refresh token');
+    ctx.body = issue(session.sub, session.owner, service, scopes);
+    return;
+  }
+  if (grant === 'urn:ietf:params:oauth:grant-type:token-exchange') {
+    const payload = verifyIdToken(form.get('subject_token') ?? '');
+    if (!(await firstUse(String(payload.jti)))) throw new HttpError(400, 'token already exchanged');
+    ctx.body = issue(String(payload.sub), String(payload.repository_owner), service, scopes);
+    return;
+  }
+  throw new HttpError(400, 'unsupported grant');
+});
+
 const app = new Koa();
-app.use(async (ctx) => {
+app.use(async (ctx, next) => {
   try {
-    if (ctx.path === '/healthz') {
-      ctx.body = { status: 'ok' };
-      return;
-    }
-    if (ctx.path !== '/token') throw new HttpError(404, 'not found');
-    if (ctx.method === 'GET') {
-      const params = ctx.URL.searchParams;
-      const auth = ctx.get('authorization');
-      if (!auth.startsWith('Basic ')) throw new HttpError(401, 'no credentials');
-      const decoded = Buffer.from(auth.slice(6), 'base64').toString('utf8');
-      const payload = verifyIdToken(decoded.slice(decoded.indexOf(':') + 1));
-      const body = issue(String(payload.sub), params.get('service') ?? '', params.getAll('scope'));
-      if (params.get('offline_token') === 'true') body.refresh_token = await newRefreshToken();
-      ctx.body = body;
-      return;
-    }
-    if (ctx.method === 'POST') {
-      const form = new URLSearchParams(await getRawBody(ctx.req, { limit: 65536, encoding: 'utf8' }));
-      const service = form.get('service') ?? '';
-      const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
-      const grant = form.get('grant_type');
-      if (grant === 'refresh_token') {
-        if (!(await firstUse(form.get('refresh_token') ?? ''))) throw new HttpError(400, 'refresh token already used');
-        ctx.body = { ...issue('refreshed', service, scopes), refresh_token: await newRefreshToken() };
-        return;
-      }
-      if (grant === 'urn:ietf:params:oauth:grant-type:token-exchange') {
-        const payload = verifyIdToken(form.get('subject_token') ?? '');
-        if (!(await firstUse(String(payload.jti)))) throw new HttpError(400, 'token already exchanged');
-        ctx.body = issue(String(payload.sub), service, scopes);
-        return;
-      }
-      throw new HttpError(400, 'unsupported grant');
-    }
-    throw new HttpError(405, 'method not allowed');
+    await next();
   } catch (err) {
     ctx.status = err instanceof HttpError ? err.status : 500;
     ctx.body = { errors: [{ code: 'DENIED', message: err instanceof Error ? err.message : 'error' }] };
   }
 });
+app.use(router.routes());
+app.use(router.allowedMethods());
 
 const server = app.listen(Number(args.port), '127.0.0.1');
 server.keepAliveTimeout = 65_000;

@@ -1,32 +1,45 @@
 /**
- * `npm run bench`: token throughput and latency of the broker against the architecture's limit.
- * Every server runs in its own child process on 127.0.0.1; the load generator (autocannon) runs
- * here. The machine's cores are shared by both, which the output states. Bounded: every phase
- * has a fixed duration; the whole run takes a few minutes.
- *   BENCH_SECONDS (default 8), BENCH_CONNECTIONS (default 48) shorten or widen the phases.
- *   BENCH_QUICK=1 runs only the two GET scenarios (for iterating on the hot path).
+ * `npm run bench`: the broker against a bare handler doing the same crypto, HTTP and store work
+ * (test/bench/baseline-server.ts), every ratio measured in the same run, ending in PASS/MISS per
+ * target. On a machine with two or more cores the server under test is pinned to core 0 and the
+ * load generator (wrk, or the paced generator for fixed rates) and Redis to core 1: a generator
+ * sharing the server's core measures itself.
+ *   BENCH_QUICK=1      short phases (under two minutes in all)
+ *   BENCH_SECONDS=N    seconds per measured phase (default 6, quick 2)
+ *   BENCH_RUNS=N       measured runs per row (default 3): the median and the spread are printed
+ *   BENCH_CONNECTIONS  wrk connections (default 48)
+ *   BENCH_PROFILE=1    also profile the broker on the fresh-token path and print where time went
+ *   BENCH_PROFILE=only only that profile (for working on the hot path)
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { TestIssuer } from '../helpers/issuer.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { brokerConfig, mintPool, writeConfig, writePolicy, type BenchRequest } from './fixtures.js';
+import { SERVICE, brokerConfig, mintPool, writeConfig, writePolicy, type BenchRequest, type BrokerConfigOptions } from './fixtures.js';
 import { runPaced } from './paced.js';
-import { runLoad, type LoadOptions, type LoadResult, type LoadShape } from './load.js';
+import type { LoadResult } from './load.js';
 import { formatSummary, summariseProfiles } from './cpu-profile.js';
-import { formatTable, formatTargets, machine, type Row, type TargetLine } from './report.js';
-import { NotImplemented, exchange, freshGet, probeGet, refreshChains, repeatedGet } from './scenarios.js';
-import { prepareServers, startBaseline, startBroker, taskset, type ServerProcess, type SpawnOptions } from './servers.js';
+import { formatTargets, machine, type TargetLine } from './report.js';
+import { probeGet } from './scenarios.js';
+import { prepareServers, startBaseline, startBroker, taskset, ROOT, type ServerProcess, type SpawnOptions } from './servers.js';
+import { runWrk, writeWrkScripts, wrkBinary } from './wrk.js';
+import { treeUsage, processTree } from './proc-stats.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const WARMUP_SECONDS = Math.max(1, Math.round(SECONDS / 4));
+const QUICK = process.env.BENCH_QUICK === '1';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 2 : 6));
+const WARMUP_SECONDS = QUICK ? 1 : 2;
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 48);
-// More distinct tokens than the verification cache holds (10,000 LRU entries), so a token that
-// comes round again has been evicted: every fresh-token request is a full verification.
-const POOL = 24_000;
 const RSS_RATE = 1_000;
+/** Above any rate one core reaches here: single-use phases never run out of unspent tokens. */
+const MAX_RATE = 9_000;
+const CORES = availableParallelism();
+const PINNED = CORES >= 2 && taskset !== undefined;
+const SERVER_CPUS = PINNED ? '0' : undefined;
+const LOADGEN_CPUS = PINNED ? '1' : undefined;
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -36,39 +49,36 @@ const profDir = join(work, 'profiles');
 await mkdir(profDir);
 const issuer = await TestIssuer.start({ algs: ['RS256'] });
 let redis: RedisServer | null = null;
+let flusher: Redis | null = null;
 const servers = new Set<ServerProcess>();
 
 async function cleanup(): Promise<void> {
   for (const s of servers) await s.stop();
+  flusher?.disconnect();
   await redis?.stop();
   await issuer.close();
 }
 process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
-type LogLevel = 'debug' | 'info' | 'warn';
-interface BrokerVariant {
-  logLevel: LogLevel;
-  redis?: boolean;
-  workers?: number;
-  spawn?: SpawnOptions;
+function pin(pid: number | undefined, cpus: string | undefined): void {
+  if (pid !== undefined && cpus !== undefined && taskset) execFileSync(taskset, ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 }
 
+type BrokerVariant = Omit<BrokerConfigOptions, 'port' | 'dataDir' | 'policyFile' | 'redisUrl'> & { redis?: boolean; workers?: number; spawn?: SpawnOptions };
+
 async function broker(v: BrokerVariant, policyFile: string): Promise<ServerProcess> {
+  const { redis: useRedis, workers, spawn, ...config } = v;
   const s = await startBroker(
     (port) =>
-      writeConfig(
-        work,
-        `broker-${port}.json`,
-        brokerConfig(issuer, { port, dataDir, policyFile, logLevel: v.logLevel, ...(v.redis && redis ? { redisUrl: redis.url } : {}) }),
-      ),
-    { ...v.spawn, ...(v.workers ? { workers: v.workers } : {}) },
+      writeConfig(work, `broker-${port}.json`, brokerConfig(issuer, { port, dataDir, policyFile, ...config, ...(useRedis && redis ? { redisUrl: redis.url } : {}) })),
+    { cpus: SERVER_CPUS, ...spawn, ...(workers ? { workers } : {}) },
   );
   servers.add(s);
   return s;
 }
 
 async function baseline(useRedis: boolean, jwksFile: string): Promise<ServerProcess> {
-  const s = await startBaseline(jwksFile, useRedis && redis ? { redisUrl: redis.url } : {});
+  const s = await startBaseline(jwksFile, useRedis && redis ? { redisUrl: redis.url } : {}, { cpus: SERVER_CPUS });
   servers.add(s);
   return s;
 }
@@ -78,244 +88,366 @@ async function stop(s: ServerProcess): Promise<void> {
   servers.delete(s);
 }
 
+/** Single-use marks from the previous phase would refuse this phase's tokens. */
+async function flush(): Promise<void> {
+  await flusher?.flushdb();
+}
+
+// ---- statistics ----
+
+interface Runs {
+  results: LoadResult[];
+  /** Median of req/s over the runs, and the result it came from. */
+  median: LoadResult;
+  /** (max − min) / median of req/s. */
+  spread: number;
+}
+
+function summarise(results: LoadResult[]): Runs {
+  const sorted = [...results].sort((a, b) => a.rps - b.rps);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)] as LoadResult;
+  const spread = ((sorted.at(-1) as LoadResult).rps - (sorted[0] as LoadResult).rps) / median.rps;
+  return { results, median, spread };
+}
+
+const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] as number;
+/** CPU time of the server tree per answered request, microseconds. */
+const cpuPerRequest = (r: LoadResult): number => (r.serverCores * r.seconds * 1e6) / Math.max(1, r.ok);
+const failures = (r: LoadResult): number => r.non2xx + r.errors;
+
+interface TableRow {
+  scenario: string;
+  server: string;
+  runs: Runs;
+  ratio?: string;
+}
+const rows: TableRow[] = [];
+
+function formatRows(): string {
+  const head = ['scenario', 'server', 'req/s (median)', 'spread', 'p50 ms', 'p99 ms', 'CPU µs/req', 'peak RSS MB', 'non-2xx', 'broker ÷ baseline'];
+  const lines = rows.map(({ scenario, server, runs, ratio }) => {
+    const m = runs.median;
+    return [
+      scenario,
+      server,
+      m.rps.toFixed(0),
+      `${(runs.spread * 100).toFixed(1)} %`,
+      medianOf(runs.results.map((r) => r.p50)).toFixed(2),
+      medianOf(runs.results.map((r) => r.p99)).toFixed(2),
+      medianOf(runs.results.map(cpuPerRequest)).toFixed(0),
+      (Math.max(...runs.results.map((r) => r.peakRss)) / 2 ** 20).toFixed(0),
+      String(runs.results.reduce((n, r) => n + failures(r), 0)),
+      ratio ?? '',
+    ];
+  });
+  const all = [head, ...lines];
+  const width = head.map((_, i) => Math.max(...all.map((l) => (l[i] ?? '').length)));
+  const fmt = (l: string[]): string => `| ${l.map((c, i) => c.padEnd(width[i] ?? 0)).join(' | ')} |`;
+  return [fmt(head), `|${width.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(fmt)].join('\n');
+}
+
+function line(label: string, r: LoadResult, note = ''): void {
+  log(
+    `  ${label.padEnd(9)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ` +
+      `CPU ${cpuPerRequest(r).toFixed(0)} µs/req  RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB  non-2xx ${failures(r)}${note}`,
+  );
+}
+
+// ---- load ----
+
+interface Load {
+  /** wrk Lua script and its arguments. */
+  script: string;
+  args: string[];
+  /** Before every phase (e.g. forget single-use marks). */
+  before?: () => Promise<void>;
+}
+
+async function wrk(s: ServerProcess, load: Load, seconds: number): Promise<LoadResult> {
+  await load.before?.();
+  return runWrk(s.url, s.pid, { script: load.script, args: load.args, connections: CONNECTIONS, seconds, ...(LOADGEN_CPUS ? { cpus: LOADGEN_CPUS } : {}) });
+}
+
 /**
- * Warm-up (JIT, connections, caches), then the measured phase. A shape factory is called before
- * each phase: a refresh chain whose last in-flight request was cut off by the end of a phase
- * holds a spent token, so every phase starts new chains.
+ * Warms both servers once, then RUNS measured phases alternating baseline and broker, so drift
+ * in the machine (thermal, a neighbour) lands on both sides. Returns broker and baseline runs.
  */
-async function measure(s: ServerProcess, shape: LoadShape | (() => Promise<LoadShape>), o: Partial<LoadOptions> = {}): Promise<LoadResult> {
-  const opts: LoadOptions = { connections: CONNECTIONS, seconds: SECONDS, ...o };
-  const next = async (): Promise<LoadShape> => (typeof shape === 'function' ? shape() : shape);
-  await runLoad(s.url, s.pid, await next(), { ...opts, seconds: WARMUP_SECONDS });
-  const r = await runLoad(s.url, s.pid, await next(), opts);
-  log(`  ${s.label.padEnd(10)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB  non-2xx ${r.non2xx + r.errors}`);
-  return r;
+async function compare(scenario: string, pairOf: { broker: ServerProcess; baseline: ServerProcess }, load: Load): Promise<{ broker: Runs; baseline: Runs }> {
+  for (const s of [pairOf.baseline, pairOf.broker]) await wrk(s, load, WARMUP_SECONDS);
+  const b: LoadResult[] = [];
+  const base: LoadResult[] = [];
+  for (let i = 0; i < RUNS; i += 1) {
+    const rb = await wrk(pairOf.baseline, load, SECONDS);
+    line('baseline', rb);
+    base.push(rb);
+    const r = await wrk(pairOf.broker, load, SECONDS);
+    line('broker', r);
+    b.push(r);
+  }
+  const out = { broker: summarise(b), baseline: summarise(base) };
+  rows.push({ scenario, server: 'broker', runs: out.broker, ratio: `${(out.broker.median.rps / out.baseline.median.rps).toFixed(2)}×` });
+  rows.push({ scenario, server: 'baseline', runs: out.baseline });
+  return out;
 }
 
 let pacedCursor = 0;
-/** Fixed-rate phases (see paced.ts for why not autocannon's overallRate): warm-up, then measured. */
-async function pacedOn(s: ServerProcess, rate: number, pool: readonly BenchRequest[]): Promise<LoadResult> {
+/** Evenly paced open-loop phases at a fixed rate; the generator runs pinned to the load core. */
+async function paced(s: ServerProcess, rate: number, pool: readonly BenchRequest[], before?: () => Promise<void>): Promise<LoadResult> {
   const next = (): BenchRequest => pool[pacedCursor++ % pool.length] as BenchRequest;
+  await before?.();
+  pacedCursor = 0;
   await runPaced(s.url, s.pid, next, { rate, seconds: WARMUP_SECONDS, connections: CONNECTIONS });
-  const r = await runPaced(s.url, s.pid, next, { rate, seconds: SECONDS, connections: CONNECTIONS });
-  log(`  ${s.label.padEnd(10)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MB  non-2xx ${r.non2xx + r.errors} (paced)`);
-  return r;
+  await before?.();
+  pacedCursor = 0;
+  return runPaced(s.url, s.pid, next, { rate, seconds: SECONDS, connections: CONNECTIONS });
 }
 
-/** Pins this process (all its threads) to `cpus`; a no-op without taskset. */
-function pinSelf(cpus: string): void {
-  if (taskset) execFileSync(taskset, ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+async function pacedRuns(s: ServerProcess, label: string, rate: number, pool: readonly BenchRequest[], before?: () => Promise<void>): Promise<Runs> {
+  const results: LoadResult[] = [];
+  for (let i = 0; i < RUNS; i += 1) {
+    const r = await paced(s, rate, pool, before);
+    line(label, r, ' (paced)');
+    results.push(r);
+  }
+  return summarise(results);
 }
 
-/** Runs the broker under `--cpu-prof` on one load shape and prints where its time went. */
-async function profile(name: string, shape: LoadShape, policyFile: string): Promise<void> {
-  for (const f of await profiles()) await rm(f);
+/** Runs policy.bench.ts in its own process (its timings must not share a heap with this one). */
+function policyTargets(): Promise<TargetLine[]> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'test/bench/policy.bench.ts')], { cwd: ROOT, timeout: 300_000 }, (_err, stdout) => {
+      process.stdout.write(stdout.replace(/^/gm, '  '));
+      const out: TargetLine[] = [];
+      for (const m of stdout.matchAll(/^target (.+?): (met|MISSED)(.*)$/gm)) out.push({ target: `policy: ${m[1]}`, measured: (m[3] ?? '').trim() || m[2] || '', pass: m[2] === 'met' });
+      if (out.length === 0) out.push({ target: 'policy benchmark', measured: 'printed no target line', pass: false });
+      resolve(out);
+    });
+  });
+}
+
+/** Runs the broker under --cpu-prof on one load and prints where its time went. */
+async function profile(name: string, v: BrokerVariant, policyFile: string, load: Load): Promise<void> {
+  for (const f of await readdir(profDir)) await rm(join(profDir, f));
   log(`\n== CPU profile of the broker: ${name} ==`);
-  const s = await broker({ logLevel: name.includes('info') ? 'info' : 'warn', spawn: { cpuProfDir: profDir, logFile: join(work, 'profile.log') } }, policyFile);
-  const r = await measure(s, shape);
+  const s = await broker({ ...v, spawn: { ...v.spawn, cpuProfDir: profDir } }, policyFile);
+  await wrk(s, load, WARMUP_SECONDS);
+  const r = await wrk(s, load, SECONDS);
+  line('broker', r);
   await stop(s);
-  const files = await profiles();
+  const files = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(profDir, f));
   if (files.length === 0) log('  no profile written');
-  else log(formatSummary(await summariseProfiles(files, 15, r.startedAt - s.spawnedAt)));
+  else log(formatSummary(await summariseProfiles(files, 20, r.startedAt - s.spawnedAt)));
 }
 
-/** A file stays non-empty only when the profiler ran; workers each write their own. */
-async function profiles(): Promise<string[]> {
-  return (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(profDir, f));
-}
-
-async function main(): Promise<void> {
-  const cores = availableParallelism();
+async function main(): Promise<TargetLine[]> {
+  if (!wrkBinary) throw new Error('wrk not found: apt-get install wrk (the closed-loop load generator)');
   prepareServers();
+  // This process is the paced generator; Redis and policy.bench inherit the pin when started from here.
+  pin(process.pid, LOADGEN_CPUS);
   log(`portcullis bench — ${machine()}`);
-  log(`load generator: autocannon in this process, ${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s per phase`);
-  log(`NOTE: the load generator shares the machine's ${cores} cores with the server; "loadgen CPU" shows what it took.`);
+  log(
+    PINNED
+      ? `server under test pinned to CPU ${SERVER_CPUS}; wrk (1 thread, ${CONNECTIONS} connections), the paced generator and Redis pinned to CPU ${LOADGEN_CPUS}`
+      : `NOT pinned (${CORES} core(s)${taskset ? '' : ', no taskset'}): the load generator shares the server's CPU and the ratios say little`,
+  );
+  log(`${RUNS} measured runs of ${SECONDS} s per row after a ${WARMUP_SECONDS} s warm-up; median and spread ((max − min) ÷ median) printed`);
 
   const policy = await writePolicy(work, issuer);
   const jwksFile = join(work, 'jwks.json');
   await writeFile(jwksFile, JSON.stringify(issuer.jwks()));
-  try {
-    redis = await startRedis();
-  } catch (err) {
-    log(`Redis unavailable, Redis scenarios will be skipped: ${(err as Error).message.split('\n')[0]}`);
-  }
+  redis = await startRedis();
+  pin(redis.pid(), LOADGEN_CPUS);
+  flusher = new Redis(redis.url);
+  const scripts = await writeWrkScripts(work);
+
+  // Single use: every token of a phase must be unspent, and the store is flushed between phases.
+  const poolSize = Math.max(12_000, Math.ceil(MAX_RATE * Math.max(SECONDS, WARMUP_SECONDS)));
   const t = performance.now();
-  const pool = await mintPool(issuer, POOL);
-  const [repeated] = await mintPool(issuer, 1, POOL);
-  log(`policy: ${policy.rules} rules over 6 issuers; ${POOL} distinct RS256 ID tokens minted in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const pool = await mintPool(issuer, poolSize, 0, { fast: true });
+  const seeds = await mintPool(issuer, 200, poolSize, { fast: true });
+  const [repeated] = await mintPool(issuer, 1, poolSize + 200, { fast: true });
   if (!repeated) throw new Error('no token minted');
+  log(`policy: ${policy.rules} rules over 6 issuers; ${poolSize} distinct RS256 ID tokens minted in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const poolFile = join(work, 'fresh.tsv');
+  await writeFile(poolFile, pool.map((r) => `${r.path}\t${r.authorization}\n`).join(''));
+  const repeatedFile = join(work, 'repeated.tsv');
+  await writeFile(repeatedFile, `${repeated.path}\t${repeated.authorization}\n`);
+  const freshLoad: Load = { script: scripts.get, args: [poolFile], before: flush };
+  const audit = (name: string): BrokerVariant['spawn'] => ({ logFile: join(work, `${name}.log`) });
+  const targets: TargetLine[] = [];
+  if (process.env.BENCH_PROFILE === 'only') {
+    await profile('fresh token, single use on Redis, audit on', { logLevel: 'info', redis: true, singleUse: true, spawn: audit('profile') }, policy.file, freshLoad);
+    return targets;
+  }
+  const ratio = (a: Runs, b: Runs): number => a.median.rps / b.median.rps;
+  const cpuRatio = (a: Runs, b: Runs): number => medianOf(a.results.map(cpuPerRequest)) / medianOf(b.results.map(cpuPerRequest));
 
-  const rows: Row[] = [];
-  const add = (scenario: string, server: string, result: LoadResult | undefined, extra: Partial<Row> = {}): void => {
-    rows.push({ scenario, server, ...(result ? { result } : {}), ...extra });
-  };
-  const pair = (b: LoadResult, base: LoadResult): number => b.rps / base.rps;
-
-  // 1. Fresh ID token per request; full policy and audit log on (level info, one record per token, to a file).
-  log('\n[1] GET /token, fresh ID token per request (broker log level info: one audit record per token, to a file)');
-  const auditLog = join(work, 'audit.log');
-  let s = await broker({ logLevel: (process.env.BENCH_FRESH_LEVEL as LogLevel | undefined) ?? 'info', spawn: { logFile: auditLog } }, policy.file);
-  await probeGet(s.url, pool[0] as BenchRequest);
-  const fresh = await measure(s, freshGet(pool));
-  await stop(s);
-  const auditLines = (await readFile(auditLog, 'utf8')).split('\n').filter((l) => l.includes('"token issued"')).length;
+  // [1] Fresh ID token per request, single use on Redis, full policy, audit log (info, to a file) and metrics on.
+  log('\n[1] GET /token, fresh ID token per request, single use on Redis (broker: audit log on, metrics on)');
+  let b = await broker({ logLevel: 'info', redis: true, singleUse: true, spawn: audit('fresh-redis') }, policy.file);
+  let base = await baseline(true, jwksFile);
+  await probeGet(b.url, pool[0] as BenchRequest);
+  await probeGet(base.url, pool[1] as BenchRequest);
+  const idleRss = { broker: treeUsage(processTree(b.pid)).rssBytes, baseline: treeUsage(processTree(base.pid)).rssBytes };
+  const freshRedis = await compare('GET fresh token, single use on Redis', { broker: b, baseline: base }, freshLoad);
+  const auditLines = (await readFile(join(work, 'fresh-redis.log'), 'utf8')).split('\n').filter((l) => l.includes('"token issued"')).length;
   log(`  audit log: ${auditLines} "token issued" records written`);
-  s = await baseline(false, jwksFile);
-  await probeGet(s.url, pool[0] as BenchRequest);
-  const freshBase = await measure(s, freshGet(pool));
-  await stop(s);
-  add('GET fresh token (audit on)', 'broker', fresh, { ratio: pair(fresh, freshBase) });
-  add('GET fresh token', 'baseline', freshBase);
+  targets.push({
+    target: 'fresh-token GET, single use on Redis ≥ 0.8× baseline',
+    measured: `${ratio(freshRedis.broker, freshRedis.baseline).toFixed(2)}× (CPU per request ${cpuRatio(freshRedis.broker, freshRedis.baseline).toFixed(2)}× the baseline's)`,
+    pass: ratio(freshRedis.broker, freshRedis.baseline) >= 0.8,
+  });
 
-  // 2. The same ID token re-presented: the verification cache path.
-  log('\n[2] GET /token, the same ID token re-presented (broker log level warn)');
-  s = await broker({ logLevel: 'warn' }, policy.file);
-  await probeGet(s.url, repeated);
-  const rep = await measure(s, repeatedGet(repeated));
-  await stop(s);
-  s = await baseline(false, jwksFile);
-  const repBase = await measure(s, repeatedGet(repeated));
-  await stop(s);
-  add('GET same token', 'broker', rep, { ratio: pair(rep, repBase) });
-  add('GET same token', 'baseline', repBase);
+  // [4] Memory at 1,000 req/s and [5] latency at 70 % of the baseline's peak, on the same two servers.
+  const rate70 = Math.round(freshRedis.baseline.median.rps * 0.7);
+  log(`\n[2] GET fresh token at a fixed ${RSS_RATE} req/s (memory), same servers`);
+  const rssBroker = await pacedRuns(b, 'broker', RSS_RATE, pool, flush);
+  const rssBase = await pacedRuns(base, 'baseline', RSS_RATE, pool, flush);
+  rows.push({ scenario: `GET fresh @${RSS_RATE} req/s (paced)`, server: 'broker', runs: rssBroker });
+  rows.push({ scenario: `GET fresh @${RSS_RATE} req/s (paced)`, server: 'baseline', runs: rssBase });
+  const rssOf = (r: Runs): number => medianOf(r.results.map((x) => x.peakRss));
+  targets.push({
+    target: `RSS at ${RSS_RATE} req/s ≤ 1.3× baseline`,
+    measured: `${(rssOf(rssBroker) / 2 ** 20).toFixed(0)} MB vs ${(rssOf(rssBase) / 2 ** 20).toFixed(0)} MB = ${(rssOf(rssBroker) / rssOf(rssBase)).toFixed(2)}×; idle ${(idleRss.broker / 2 ** 20).toFixed(0)} MB vs ${(idleRss.baseline / 2 ** 20).toFixed(0)} MB`,
+    pass: rssOf(rssBroker) <= 1.3 * rssOf(rssBase) && rssBroker.median.rps >= RSS_RATE * 0.95,
+  });
 
-  if (process.env.BENCH_QUICK === '1') {
-    log(`\nquick: fresh ${pair(fresh, freshBase).toFixed(2)}× baseline, repeated ${pair(rep, repBase).toFixed(2)}× baseline`);
-    if (process.env.BENCH_PROFILE === '1') await profile('fresh token, log level info (audit on)', freshGet(pool), policy.file);
-    return;
-  }
+  log(`\n[3] GET fresh token at a fixed ${rate70} req/s (70 % of the baseline's peak), same servers`);
+  const at70Base = await pacedRuns(base, 'baseline', rate70, pool, flush);
+  const at70 = await pacedRuns(b, 'broker', rate70, pool, flush);
+  rows.push({ scenario: `GET fresh @${rate70} req/s (paced)`, server: 'broker', runs: at70 });
+  rows.push({ scenario: `GET fresh @${rate70} req/s (paced)`, server: 'baseline', runs: at70Base });
+  const p99 = (r: Runs): number => medianOf(r.results.map((x) => x.p99));
+  targets.push({
+    target: `p99 at 70 % of the baseline's peak ≤ 1.5× baseline p99`,
+    measured: `${p99(at70).toFixed(2)} ms vs ${p99(at70Base).toFixed(2)} ms = ${(p99(at70) / p99(at70Base)).toFixed(2)}× at ${rate70} req/s`,
+    pass: p99(at70) <= 1.5 * p99(at70Base) && at70.median.rps >= rate70 * 0.95,
+  });
+  await stop(b);
+  await stop(base);
 
-  // 3–5. Session grants: skipped with a clear line while the grants are not implemented.
-  // Refresh chains are seeded from ID tokens the broker accepts any number of times on GET.
-  const seeds = pool.slice(0, CONNECTIONS + 1);
-  // An exchange may spend its ID token: each server gets every token at most once (per-server
-  // cursor; the broker and the baseline keep separate single-use records).
-  const cursors = new Map<string, number>();
-  const exchangeShape = (base: string): Promise<LoadShape> =>
-    exchange(base, () => {
-      const i = cursors.get(base) ?? 0;
-      cursors.set(base, i + 1);
-      return pool[i % pool.length] as BenchRequest;
-    });
-  const sessionScenarios: { name: string; redis: boolean; shape: (base: string) => Promise<LoadShape> }[] = [
-    { name: 'POST refresh (memory)', redis: false, shape: (base) => refreshChains(base, seeds, CONNECTIONS) },
-    { name: 'POST refresh (Redis)', redis: true, shape: (base) => refreshChains(base, seeds, CONNECTIONS) },
-    { name: 'POST exchange (Redis)', redis: true, shape: exchangeShape },
-  ];
-  let n = 3;
-  for (const sc of sessionScenarios) {
-    log(`\n[${n++}] ${sc.name}`);
-    if (sc.redis && !redis) {
-      log('  skipped: Redis unavailable');
-      add(sc.name, 'broker', undefined, { skipped: 'Redis unavailable' });
-      continue;
+  // Fresh tokens without single use: memory store, so the store is not in the path at all.
+  log('\n[4] GET /token, fresh ID token per request, memory store, no single use (broker: audit log on, metrics on)');
+  b = await broker({ logLevel: 'info', spawn: audit('fresh-memory') }, policy.file);
+  base = await baseline(false, jwksFile);
+  const freshMem = await compare('GET fresh token, no single use', { broker: b, baseline: base }, freshLoad);
+  targets.push({
+    target: 'fresh-token GET, no single use ≥ 0.8× baseline',
+    measured: `${ratio(freshMem.broker, freshMem.baseline).toFixed(2)}× (CPU per request ${cpuRatio(freshMem.broker, freshMem.baseline).toFixed(2)}×)`,
+    pass: ratio(freshMem.broker, freshMem.baseline) >= 0.8,
+  });
+
+  // The same ID token again and again: docker's pattern (one token, one request per scope).
+  log('\n[5] GET /token, the same ID token re-presented (broker: audit log on, metrics on)');
+  const rep = await compare('GET same token again', { broker: b, baseline: base }, { script: scripts.get, args: [repeatedFile] });
+  targets.push({
+    target: 'same ID token re-presented ≥ 1.2× baseline',
+    measured: `${ratio(rep.broker, rep.baseline).toFixed(2)}× (CPU per request ${cpuRatio(rep.broker, rep.baseline).toFixed(2)}×)`,
+    pass: ratio(rep.broker, rep.baseline) >= 1.2,
+  });
+  await stop(b);
+  await stop(base);
+
+  // Refresh grant on Redis: look up the hashed refresh token, decide, sign.
+  log('\n[6] POST /token grant_type=refresh_token, sessions on Redis (broker: audit log on, metrics on)');
+  await flush();
+  b = await broker({ logLevel: 'info', redis: true, spawn: audit('refresh') }, policy.file);
+  base = await baseline(true, jwksFile);
+  const refreshFile = async (s: ServerProcess): Promise<string> => {
+    const forms: string[] = [];
+    for (const seed of seeds) {
+      const res = await fetch(`${s.url}${seed.path}&offline_token=true&client_id=bench`, { headers: { authorization: seed.authorization } });
+      const body = (await res.json()) as { refresh_token?: string };
+      if (!res.ok || !body.refresh_token) throw new Error(`${s.label}: GET offline_token=true gave HTTP ${res.status} and no refresh token`);
+      forms.push(new URLSearchParams({ grant_type: 'refresh_token', client_id: 'bench', service: SERVICE, scope: seed.scope, refresh_token: body.refresh_token }).toString());
     }
-    s = await broker({ logLevel: 'warn', redis: sc.redis }, policy.file);
-    let result: LoadResult;
-    try {
-      await sc.shape(s.url); // probe once: NotImplemented surfaces here
-      const url = s.url;
-      result = await measure(s, () => sc.shape(url));
-    } catch (err) {
-      if (!(err instanceof NotImplemented)) throw err;
-      log(`  skipped: not implemented (${err.message})`);
-      add(sc.name, 'broker', undefined, { skipped: 'not implemented' });
-      continue;
-    } finally {
-      await stop(s);
-    }
-    s = await baseline(sc.redis, jwksFile);
-    const baseUrl = s.url;
-    const base = await measure(s, () => sc.shape(baseUrl));
-    await stop(s);
-    add(sc.name, 'broker', result, { ratio: pair(result, base) });
-    add(sc.name, 'baseline', base);
+    const file = join(work, `refresh-${s.pid}.txt`);
+    await writeFile(file, `${forms.join('\n')}\n`);
+    return file;
+  };
+  const brokerForms = await refreshFile(b);
+  const baseForms = await refreshFile(base);
+  // compare() runs one load on both servers; here each has its own refresh tokens.
+  for (const [s, file] of [[base, baseForms], [b, brokerForms]] as const) await wrk(s, { script: scripts.post, args: [file] }, WARMUP_SECONDS);
+  const rb: LoadResult[] = [];
+  const rr: LoadResult[] = [];
+  for (let i = 0; i < RUNS; i += 1) {
+    const x = await wrk(base, { script: scripts.post, args: [baseForms] }, SECONDS);
+    line('baseline', x);
+    rb.push(x);
+    const y = await wrk(b, { script: scripts.post, args: [brokerForms] }, SECONDS);
+    line('broker', y);
+    rr.push(y);
   }
+  const refresh = { broker: summarise(rr), baseline: summarise(rb) };
+  rows.push({ scenario: 'POST refresh grant, Redis', server: 'broker', runs: refresh.broker, ratio: `${ratio(refresh.broker, refresh.baseline).toFixed(2)}×` });
+  rows.push({ scenario: 'POST refresh grant, Redis', server: 'baseline', runs: refresh.baseline });
+  targets.push({
+    target: 'refresh grant on Redis ≥ 0.8× baseline',
+    measured: `${ratio(refresh.broker, refresh.baseline).toFixed(2)}× (CPU per request ${cpuRatio(refresh.broker, refresh.baseline).toFixed(2)}×)`,
+    pass: ratio(refresh.broker, refresh.baseline) >= 0.8 && refresh.broker.results.every((r) => failures(r) === 0),
+  });
+  await stop(b);
+  await stop(base);
 
-  // Latency at 70 % of the fresh-token peak, and memory at 1,000 req/s.
-  const paced = (s: ServerProcess, rate: number): Promise<LoadResult> => pacedOn(s, rate, pool);
-  const rate70 = Math.max(1, Math.round(fresh.rps * 0.7));
-  log(`\n[${n++}] GET fresh token at a fixed ${rate70} req/s (70 % of the broker's peak), audit on`);
-  s = await broker({ logLevel: 'info', spawn: { logFile: join(work, 'audit-70.log') } }, policy.file);
-  const at70 = await paced(s, rate70);
-  await stop(s);
-  add(`GET fresh token @${rate70} req/s`, 'broker', at70);
-  // The same rate against the baseline: what the machine and the generator alone cost in latency.
-  s = await baseline(false, jwksFile);
-  const at70Base = await paced(s, rate70);
-  await stop(s);
-  add(`GET fresh token @${rate70} req/s`, 'baseline', at70Base);
-
-  log(`\n[${n++}] GET fresh token at a fixed ${RSS_RATE} req/s (memory), log level info`);
-  s = await broker({ logLevel: 'info', spawn: { logFile: join(work, 'info.log') } }, policy.file);
-  const at1000 = await paced(s, RSS_RATE);
-  await stop(s);
-  add(`GET fresh token @${RSS_RATE} req/s`, 'broker', at1000);
-
-  // Scaling: one process on one pinned core (load generator on the other), then two workers.
-  log(`\n[${n++}] scaling: broker on one pinned core vs --workers 2 (fresh tokens, Redis store, log level warn)`);
-  let one: LoadResult | undefined;
-  let two: LoadResult | undefined;
-  if (cores < 2 || !redis) {
-    log(`  skipped: needs at least 2 cores and Redis (have ${cores} cores, Redis ${redis ? 'up' : 'unavailable'})`);
+  // Scaling: one worker pinned to one core, then --workers 2 on both (wrk and Redis float too).
+  log('\n[7] scaling: fresh tokens, single use on Redis; one worker pinned to one core vs --workers 2');
+  if (!PINNED) {
+    log('  skipped: needs two cores and taskset');
+    targets.push({ target: 'two workers ≥ 1.7× one pinned worker', measured: 'not measured: needs two cores and taskset', pass: false });
   } else {
-    if (!taskset) log('  taskset not found (util-linux): the single-process run is not pinned');
-    pinSelf('1');
-    try {
-      s = await broker({ logLevel: 'warn', redis: true, spawn: { cpus: '0' } }, policy.file);
-      one = await measure(s, freshGet(pool));
-      await stop(s);
-    } finally {
-      pinSelf(`0-${cores - 1}`);
+    const one = await broker({ logLevel: 'info', redis: true, singleUse: true, spawn: audit('one') }, policy.file);
+    const two = await broker({ logLevel: 'info', redis: true, singleUse: true, workers: 2, spawn: { ...audit('two'), cpus: '0,1' } }, policy.file);
+    pin(redis.pid(), '0,1');
+    for (const s of [one, two]) await wrk(s, freshLoad, WARMUP_SECONDS);
+    const r1: LoadResult[] = [];
+    const r2: LoadResult[] = [];
+    for (let i = 0; i < RUNS; i += 1) {
+      pin(redis.pid(), LOADGEN_CPUS);
+      const x = await wrk(one, freshLoad, SECONDS);
+      line('1 worker', x);
+      r1.push(x);
+      pin(redis.pid(), '0,1');
+      await flush();
+      const y = await runWrk(two.url, two.pid, { script: freshLoad.script, args: freshLoad.args, connections: CONNECTIONS, seconds: SECONDS });
+      line('2 workers', y);
+      r2.push(y);
     }
-    // Several workers need a shared store (serve refuses --workers with the memory store).
-    s = await broker({ logLevel: 'warn', workers: 2, redis: true, spawn: { cpus: '0,1' } }, policy.file);
-    two = await measure(s, freshGet(pool));
-    await stop(s);
-    add('GET fresh, 1 process pinned to 1 core', 'broker', one);
-    add('GET fresh, --workers 2 on 2 cores', 'broker ×2', two, { ratio: two.rps / one.rps, note: 'ratio vs 1 core' });
+    pin(redis.pid(), LOADGEN_CPUS);
+    const s1 = summarise(r1);
+    const s2 = summarise(r2);
+    rows.push({ scenario: 'GET fresh, single use on Redis', server: '1 worker, pinned', runs: s1 });
+    rows.push({ scenario: 'GET fresh, single use on Redis', server: '2 workers', runs: s2, ratio: `${ratio(s2, s1).toFixed(2)}× 1 worker` });
+    targets.push({ target: 'two workers ≥ 1.7× one pinned worker', measured: `${ratio(s2, s1).toFixed(2)}× (${s2.median.rps.toFixed(0)} vs ${s1.median.rps.toFixed(0)} req/s)`, pass: ratio(s2, s1) >= 1.7 });
+    await stop(one);
+    await stop(two);
   }
+
+  log('\n[8] policy decisions (test/bench/policy.bench.ts)');
+  targets.push(...(await policyTargets()));
 
   log('\n== results ==');
   log(`machine: ${machine()}`);
-  log(`policy: ${policy.rules} rules, 6 issuers; connections ${CONNECTIONS}; ${SECONDS} s per phase`);
-  log('server CPU = CPU seconds of the server process tree per wall second; loadgen CPU = this process.');
-  log('fixed-rate rows (@N req/s) use an evenly paced open-loop generator (test/bench/paced.ts), latency from each request\'s due time.');
-  log('broker/baseline = broker req/s ÷ baseline req/s (last row: 2 workers ÷ 1 pinned core).');
-  const table = formatTable(rows);
-  log(table);
+  log(`policy: ${policy.rules} rules, 6 issuers; wrk ${CONNECTIONS} connections; ${RUNS} × ${SECONDS} s per row; rate limits off`);
+  log('CPU µs/req = CPU time of the server process tree ÷ answered requests; spread = (max − min) ÷ median of req/s');
+  log('fixed-rate rows use the evenly paced open-loop generator (test/bench/paced.ts): latency counts from each request\'s due time');
+  log(formatRows());
 
-  const targets: TargetLine[] = [
-    { target: 'fresh-token GET ≥ 0.8× baseline', measured: `${pair(fresh, freshBase).toFixed(2)}×`, pass: pair(fresh, freshBase) >= 0.8 },
-    { target: 'repeated presentation ≥ 1.5× baseline', measured: `${pair(rep, repBase).toFixed(2)}×`, pass: pair(rep, repBase) >= 1.5 },
-    {
-      target: 'p99 < 5 ms at 70 % of peak',
-      measured: `p99 ${at70.p99.toFixed(2)} ms at ${at70.rps.toFixed(0)} req/s (asked ${rate70}); baseline at the same rate: p99 ${at70Base.p99.toFixed(2)} ms`,
-      pass: at70.p99 < 5 && at70.rps >= rate70 * 0.95,
-    },
-    {
-      target: `RSS < 150 MB at ${RSS_RATE} req/s`,
-      measured: `${(at1000.peakRss / 2 ** 20).toFixed(0)} MB at ${at1000.rps.toFixed(0)} req/s`,
-      pass: at1000.peakRss < 150 * 2 ** 20 && at1000.rps >= RSS_RATE * 0.95,
-    },
-  ];
-  if (one && two) {
-    targets.push({ target: 'two processes ≥ 1.5× one pinned core', measured: `${(two.rps / one.rps).toFixed(2)}× (${two.rps.toFixed(0)} vs ${one.rps.toFixed(0)} req/s)`, pass: two.rps / one.rps >= 1.5 });
+  if (process.env.BENCH_PROFILE === '1') {
+    await profile('fresh token, single use on Redis, audit on', { logLevel: 'info', redis: true, singleUse: true, spawn: audit('profile') }, policy.file, freshLoad);
   }
-  log('\n== targets ==');
-  log(formatTargets(targets));
-
-  // Where the time goes: profile the broker on the fresh-token path (and the cached path if it missed).
-  const toProfile: { name: string; shape: LoadShape }[] = [{ name: 'fresh token, log level info (audit on)', shape: freshGet(pool) }];
-  if (pair(rep, repBase) < 1.5) toProfile.push({ name: 'same token re-presented, log level warn', shape: repeatedGet(repeated) });
-  for (const p of toProfile) await profile(p.name, p.shape, policy.file);
-
   await writeFile(join(work, 'results.json'), JSON.stringify({ machine: machine(), rows, targets }, null, 2));
   log(`\nfiles (configs, policy, logs, profiles, results.json): ${work}`);
+  return targets;
 }
 
+let targets: TargetLine[] = [];
 try {
-  await main();
+  targets = await main();
 } finally {
   await cleanup();
 }
+log('\n== targets ==');
+log(formatTargets(targets));
+const missed = targets.filter((t) => !t.pass).length;
+log(missed === 0 ? `all ${targets.length} targets PASS` : `${missed} of ${targets.length} targets MISS`);

@@ -3,7 +3,7 @@
  * minted with jose. Every issuer path prefix works (`<base>/org/abc` serves its own discovery),
  * so wildcard issuer patterns can be exercised against one server.
  */
-import { randomUUID } from 'node:crypto';
+import { KeyObject, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
@@ -132,6 +132,15 @@ export class TestIssuer {
     for (const alg of this.algs) next.set(alg, await newKey(alg));
     this.keys = next;
     this.retired = options.keepOld ? [...this.retired, ...previous] : [];
+  }
+
+  /**
+   * The current key as a node:crypto KeyObject, for minting in bulk: a synchronous RSA sign is
+   * several times faster than jose's WebCrypto path (benchmarks mint hundreds of thousands).
+   */
+  signingKey(alg: TestAlg = 'RS256'): { kid: string; alg: TestAlg; key: KeyObject } {
+    const k = this.key(alg);
+    return { kid: k.kid, alg: k.alg, key: KeyObject.from(k.privateKey) };
   }
 
   async mint(claims: Record<string, unknown> = {}, opts: MintOptions = {}): Promise<string> {

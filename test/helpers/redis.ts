@@ -84,6 +84,8 @@ export interface RedisServer {
   restart(): Promise<void>;
   /** Output so far, for failure messages. */
   logs(): string;
+  /** Process id while running (benchmarks pin it to a core). */
+  pid(): number | undefined;
 }
 
 const READY_TIMEOUT_MS = 10_000;
@@ -218,6 +220,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     resume: () => void managed.daemon?.child.kill('SIGCONT'),
     restart: () => managed.start(),
     logs: () => managed.logs(),
+    pid: () => managed.daemon?.child.pid,
   };
 }
 
