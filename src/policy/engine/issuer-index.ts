@@ -14,6 +14,8 @@ import { claimText } from './conditions.js';
 const MIN_INDEXED_RULES = 8;
 /** Distinct prefix lengths looked up per decision, at most: more are shortened to a kept length. */
 const MAX_PREFIX_LENGTHS = 8;
+/** Claims indexed one inside the other's rest, at most: each costs a lookup per decision and a pass over the rules at compile time. */
+const MAX_INDEX_DEPTH = 8;
 
 /** Type-aware key: the string "65" and the number 65 stay distinct. */
 export function valueKey(value: unknown): string | undefined {
@@ -34,7 +36,7 @@ interface PathKeys {
 export function buildIssuerRules(rules: readonly CompiledRule[]): IssuerRules {
   const keyed = new Map<CompiledRule, ReadonlyMap<string, PathKeys>>();
   for (const rule of rules) keyed.set(rule, ruleKeys(rule));
-  return build(rules, keyed);
+  return build(rules, keyed, MAX_INDEX_DEPTH);
 }
 
 /** The rules that can match these claims, in document order. */
@@ -75,8 +77,8 @@ function ruleKeys(rule: CompiledRule): Map<string, PathKeys> {
   return out;
 }
 
-function build(rules: readonly CompiledRule[], keyed: ReadonlyMap<CompiledRule, ReadonlyMap<string, PathKeys>>): IssuerRules {
-  const index = bestIndex(rules, keyed);
+function build(rules: readonly CompiledRule[], keyed: ReadonlyMap<CompiledRule, ReadonlyMap<string, PathKeys>>, depth: number): IssuerRules {
+  const index = depth === 0 ? undefined : bestIndex(rules, keyed, depth);
   return index === undefined ? { all: rules } : { all: rules, index };
 }
 
@@ -93,7 +95,7 @@ interface Plan {
  * which every rule of a CI issuer has and which tells none apart. The rules left
  * unkeyed are indexed in turn by the next best claim.
  */
-function bestIndex(rules: readonly CompiledRule[], keyed: ReadonlyMap<CompiledRule, ReadonlyMap<string, PathKeys>>): ClaimIndex | undefined {
+function bestIndex(rules: readonly CompiledRule[], keyed: ReadonlyMap<CompiledRule, ReadonlyMap<string, PathKeys>>, depth: number): ClaimIndex | undefined {
   const paths = new Map<string, ClaimPath>();
   for (const rule of rules) for (const [pathKey, { path }] of keyed.get(rule) ?? []) paths.set(pathKey, path);
   let best: Plan | undefined;
@@ -120,7 +122,7 @@ function bestIndex(rules: readonly CompiledRule[], keyed: ReadonlyMap<CompiledRu
     }
   }
   const byPrefix = [...byLength].sort((a, b) => a[0] - b[0]).map(([length, map]) => ({ length, rules: map }));
-  return { path: best.path, byValue, byPrefix, rest: build(rest, keyed) };
+  return { path: best.path, byValue, byPrefix, rest: build(rest, keyed, depth - 1) };
 }
 
 function planFor(rules: readonly CompiledRule[], keyed: ReadonlyMap<CompiledRule, ReadonlyMap<string, PathKeys>>, pathKey: string, path: ClaimPath): Plan {

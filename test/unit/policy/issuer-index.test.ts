@@ -164,6 +164,20 @@ describe('claim index: literal prefixes of globs', () => {
     expect(index?.rest.index?.rest.all).toEqual([]);
     expect(candidates(p, { sub: 'repo:org-4/x:ref:refs/heads/main', repository: 'org-5/app-1', ref: 'refs/heads/main' })).toEqual(['s4', 'r5']);
   });
+
+  it('indexes at most 8 claims one inside the other; the rules beyond are scanned and still match', () => {
+    const rules = Array.from({ length: 120 }, (_, r) => rule(`r${r}`, { [`c${r % 12}`]: { glob: `v${r}-*` } }));
+    const p = compilePolicy({ version: 1, rules });
+    let depth = 0;
+    let entry: IssuerRules | undefined = entryOf(p);
+    while (entry?.index !== undefined) {
+      depth++;
+      entry = entry.index.rest;
+    }
+    expect(depth).toBe(8);
+    expect(entry?.all.length).toBe(40);
+    for (const r of [0, 11, 119]) expect(pulls(p, { [`c${r % 12}`]: `v${r}-x` }, `r${r}/a`)).toEqual(['pull']);
+  });
 });
 
 /**
