@@ -30,19 +30,25 @@ export interface CompiledRule {
 
 /**
  * The rules of one issuer. When many of them pin the same claim to exact
- * values (a shared issuer with one rule set per tenant), they are also
- * indexed by that value, so a decision only looks at the caller's tenant.
+ * values or to literal prefixes (a shared issuer with one rule set per
+ * tenant or per organisation), they are also indexed by that claim, so a
+ * decision only looks at the rules the caller's value can match.
  */
 export interface IssuerRules {
   /** All rules of the issuer, in document order. */
   readonly all: readonly CompiledRule[];
-  readonly index?: {
-    readonly path: readonly string[];
-    /** Typed value key (see valueKey) → rules pinned to that value. */
-    readonly byValue: ReadonlyMap<string, readonly CompiledRule[]>;
-    /** Rules that do not pin the claim: always candidates. */
-    readonly rest: readonly CompiledRule[];
-  };
+  readonly index?: ClaimIndex;
+}
+
+/** Rules keyed by what one claim must be for them to match; every key is a necessary condition, never a sufficient one. */
+export interface ClaimIndex {
+  readonly path: readonly string[];
+  /** Typed value key (see valueKey) → rules that need the claim to equal that value. */
+  readonly byValue: ReadonlyMap<string, readonly CompiledRule[]>;
+  /** Per prefix length (ascending): prefix → rules that need the claim's text to start with it. */
+  readonly byPrefix: readonly { readonly length: number; readonly rules: ReadonlyMap<string, readonly CompiledRule[]> }[];
+  /** Rules that put no such bound on the claim: always candidates (themselves indexed by another claim when that pays). */
+  readonly rest: IssuerRules;
 }
 
 export interface CompiledPolicyData {

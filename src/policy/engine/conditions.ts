@@ -1,7 +1,7 @@
 import type { ConditionInput, ConditionOps, ScalarValue, WhenInput } from './document.js';
 import { formatClaimPath, parseClaimPath, resolveClaim, type ClaimPath } from './claim-path.js';
 import type { Check } from './context.js';
-import { compileGlob } from './glob.js';
+import { compileGlob, globLiteralPrefix } from './glob.js';
 import type { IssueCollector } from '../issues.js';
 import { compileLinearRegex } from './regex.js';
 
@@ -28,6 +28,11 @@ export interface ClaimCheck extends Check {
   readonly condition: ConditionInput;
   /** Values the claim must strictly equal for the check to pass (a prefilter for indexing), if any. */
   readonly exact?: readonly ScalarValue[];
+  /**
+   * Otherwise, non-empty literal prefixes one of which the claim's text form
+   * (`claimText`) must start with for the check to pass (a prefilter for indexing), if any.
+   */
+  readonly textPrefixes?: readonly string[];
 }
 
 export function compileWhen(when: WhenInput, at: readonly PropertyKey[], issues: IssueCollector): ClaimCheck[] {
@@ -42,10 +47,12 @@ export function compileWhen(when: WhenInput, at: readonly PropertyKey[], issues:
     if (path === undefined || valueTest === undefined) continue;
     const label = `${formatClaimPath(path)} ${describeCondition(entry.condition)}`;
     const exact = exactValues(entry.condition);
+    const textPrefixes = exact === undefined ? prefixesOf(entry.condition) : undefined;
     checks.push({
       path,
       condition: entry.condition,
       ...(exact === undefined ? {} : { exact }),
+      ...(textPrefixes === undefined ? {} : { textPrefixes }),
       label,
       test: (ctx) => ctx.claims !== undefined && valueTest(resolveClaim(ctx.claims, path)),
     });
@@ -62,19 +69,19 @@ export function compileCondition(cond: ConditionInput, at: readonly PropertyKey[
 
 function compileOps(ops: ConditionOps, at: readonly PropertyKey[], issues: IssueCollector): ValueTest | undefined {
   const tests: ValueTest[] = [];
-  const text = ops.asString === true ? textOf : (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const text = ops.asString === true ? claimText : (v: unknown) => (typeof v === 'string' ? v : undefined);
   let ok = true;
 
   if (ops.equals !== undefined) {
     const expected = ops.equals;
-    tests.push(ops.asString === true ? (v) => textOf(v) === String(expected) : (v) => v === expected);
+    tests.push(ops.asString === true ? (v) => claimText(v) === String(expected) : (v) => v === expected);
   }
   if (ops.oneOf !== undefined) {
     const set = new Set<ScalarValue>(ops.asString === true ? ops.oneOf.map(String) : ops.oneOf);
     tests.push(
       ops.asString === true
         ? (v) => {
-            const t = textOf(v);
+            const t = claimText(v);
             return t !== undefined && set.has(t);
           }
         : (v) => isScalar(v) && set.has(v),
@@ -137,11 +144,27 @@ function exactValues(cond: ConditionInput): readonly ScalarValue[] | undefined {
   return cond.oneOf;
 }
 
+/**
+ * Every operator of a condition must hold, so one that bounds the claim's text
+ * bounds the whole condition: `equals`/`oneOf` with `asString` (the whole text),
+ * else `glob` (its literal prefix; globs are anchored). `not`, `any` and `all`
+ * bound nothing here. An empty prefix admits every text: no bound.
+ */
+function prefixesOf(cond: ConditionInput): readonly string[] | undefined {
+  if (typeof cond !== 'object') return undefined;
+  let prefixes: string[] | undefined;
+  if (cond.asString === true && cond.equals !== undefined) prefixes = [String(cond.equals)];
+  else if (cond.asString === true && cond.oneOf !== undefined) prefixes = cond.oneOf.map(String);
+  else if (cond.glob !== undefined) prefixes = [globLiteralPrefix(cond.glob)];
+  return prefixes === undefined || prefixes.includes('') ? undefined : [...new Set(prefixes)];
+}
+
 function isScalar(v: unknown): v is ScalarValue {
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 }
 
-function textOf(v: unknown): string | undefined {
+/** The text `asString` conditions compare (strings as they are, finite numbers and booleans as written); `glob` and `regex` see strings only. */
+export function claimText(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') return String(v);
   return undefined;

@@ -91,6 +91,12 @@ export function hasGlob(pattern: string): boolean {
   return pattern.includes('*');
 }
 
+/** The text every match starts with: the glob up to its first `*` (all of it without one). */
+export function globLiteralPrefix(glob: string): string {
+  const star = glob.indexOf('*');
+  return star < 0 ? glob : glob.slice(0, star);
+}
+
 /** `maxDfaStates` bounds the lazily built table (lowered only by tests, to exercise the fallback). */
 export function compileGlob(glob: string, startsSegment = true, maxDfaStates = MAX_DFA_STATES): GlobMatcher {
   return { glob, test: matcherFromTokens(globTokens(glob, startsSegment), maxDfaStates) };

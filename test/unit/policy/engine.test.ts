@@ -274,7 +274,7 @@ describe('per-issuer claim index', () => {
     const p = compilePolicy({ version: 1, rules });
     const entry = p.byIssuer.get(GHA);
     expect(entry?.index?.path).toEqual(['repository_owner_id']);
-    expect(entry?.index?.rest.map((r) => r.id)).toEqual(['everyone']);
+    expect(entry?.index?.rest.all.map((r) => r.id)).toEqual(['everyone']);
     const d = p.evaluate(request(identity({ repository_owner_id: '3', ref: 'refs/heads/main' }), ['repository:t3/a:pull', 'repository:t4/a:pull', 'repository:shared/a:pull']));
     expect(d.access.map((a) => a.actions)).toEqual([['pull'], [], ['pull']]);
     expect(d.matchedRules).toEqual(['tenant-3', 'everyone']);
