@@ -1,4 +1,5 @@
 export { TokenService, type AuditRecord, type IssuedBody, type TokenOutcome, type TokenServiceOptions } from './token-service.js';
+export { DecisionCache, DEFAULT_DECISION_CACHE_ENTRIES, type CachedDecision } from './decision-cache.js';
 export { IssuanceError, type IssuanceErrorCode } from './errors.js';
 export {
   ACCESS_TOKEN_TYPE,

@@ -7,6 +7,7 @@ import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, type Credential, type PasswordCreden
 import type { SessionService } from '../sessions/index.js';
 import { IssuanceError } from './errors.js';
 import { KEYS_UNAVAILABLE, TOKEN_REFUSAL_REASONS, publicReason } from './refusal-reasons.js';
+import { DecisionCache, type CachedDecision } from './decision-cache.js';
 
 /** How the caller proved who it is (`code`: a person's one-time code from the sign-in result page). */
 type Source = 'id_token' | 'code' | 'refresh' | 'exchange' | 'anonymous';
@@ -40,6 +41,8 @@ export interface TokenServiceOptions {
   issuerTrusted?: (issuerId: string) => boolean;
   /** People's sign-in: redeems a one-time code presented as the password, once. */
   redeemLoginCode?: (code: string, service: string) => Promise<LoginCodeRedemption>;
+  /** Policy answers for re-presented ID tokens; on by default, `false` turns it off. */
+  decisionCache?: DecisionCache | false;
 }
 
 /** What happened, for the audit log. Never holds a credential. */
@@ -53,8 +56,8 @@ export interface AuditRecord {
   subject?: string;
   tokenHash?: string;
   requested?: string[];
-  granted?: string[];
-  denied?: string[];
+  granted?: readonly string[];
+  denied?: readonly string[];
   rules?: readonly string[];
   policyVersion?: string;
   reason?: string;
@@ -82,10 +85,12 @@ export type TokenOutcome =
 export class TokenService {
   private readonly services: ReadonlySet<string>;
   private readonly now: () => number;
+  private readonly decisions: DecisionCache | undefined;
 
   constructor(private readonly options: TokenServiceOptions) {
     this.services = new Set(options.services);
     this.now = options.now ?? Date.now;
+    this.decisions = options.decisionCache === false ? undefined : (options.decisionCache ?? new DecisionCache());
   }
 
   async issue(request: TokenRequest): Promise<TokenOutcome> {
@@ -156,12 +161,20 @@ export class TokenService {
     }
 
     const policy = this.options.policy();
-    const decision: Decision = policy.evaluate({
-      identity,
-      scopes,
-      service,
-      ...(request.clientIp !== undefined ? { clientIp: request.clientIp } : {}),
-    });
+    // Only directly presented ID tokens come back (a refresh token, a code or an exchange is used once or rebuilt).
+    const cacheKey = identity && source === 'id_token' && this.decisions ? DecisionCache.key(identity.tokenHash, service, request.scopes, request.clientIp) : undefined;
+    let cached = cacheKey === undefined ? undefined : this.decisions?.get(policy, cacheKey);
+    if (cached === undefined) {
+      const decision: Decision = policy.evaluate({
+        identity,
+        scopes,
+        service,
+        ...(request.clientIp !== undefined ? { clientIp: request.clientIp } : {}),
+      });
+      cached = { decision, granted: decision.access.filter((a) => a.actions.length > 0).map(formatScope), denied: deniedScopes(scopes, decision) };
+      if (cacheKey !== undefined) this.decisions?.set(policy, cacheKey, cached);
+    }
+    const decision = cached.decision;
     audit.policyVersion = policy.version;
     audit.rules = decision.matchedRules;
     // Does any allow rule apply to this identity? Strangers a shared issuer signs for get
@@ -208,9 +221,8 @@ export class TokenService {
     const jwt = this.options.signer().sign(claims);
 
     audit.outcome = 'issued';
-    audit.granted = decision.access.filter((a) => a.actions.length > 0).map(formatScope);
-    const denied = deniedScopes(scopes, decision);
-    if (denied.length) audit.denied = denied;
+    audit.granted = cached.granted;
+    if (cached.denied.length) audit.denied = cached.denied;
     const body: IssuedBody = tokenResponse(jwt, claims, {
       oauth: request.method === 'POST',
       ...(refreshToken !== undefined ? { refreshToken } : {}),

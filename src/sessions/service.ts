@@ -76,6 +76,11 @@ export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
  * single-use ID tokens, one-time codes, rate limits, listing and revocation.
  * Transport-neutral; every failure is a SessionError (store failures become 'unavailable').
  */
+/** How precise "last used" is; also how often one session's refreshes write it. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+/** Sessions whose last write time this process remembers (forgotten all at once beyond it: only costs a write). */
+const LAST_USED_TRACKED = 10_000;
+
 export class SessionService {
   readonly store: Store;
   readonly codes: OneTimeCodes;
@@ -86,6 +91,7 @@ export class SessionService {
   private readonly ledger: IdTokenLedger;
   private readonly directory: SessionDirectory;
   private readonly now: () => number;
+  private readonly lastUsedWrites = new Map<string, number>();
 
   constructor(private readonly options: SessionServiceOptions) {
     this.store = options.store;
@@ -143,9 +149,7 @@ export class SessionService {
   /** Validates a refresh token for `service` and rebuilds the identity it was issued to. */
   async refresh(token: string, service: string): Promise<RefreshedIdentity> {
     const { session, token: next } = await storeFailures(this.refreshTokens.redeem(token, service));
-    // "Last used" on the person's sessions page; not worth failing or delaying a token for.
-    const ttl = session.expiresAt - this.now();
-    if (ttl > 0) this.store.put(sessionKeys.lastUsed(session.id), String(this.now()), ttl).catch(() => {});
+    this.touch(session);
     const identity: Identity = {
       issuer: session.issuer,
       subject: session.subject,
@@ -156,6 +160,22 @@ export class SessionService {
       ...(session.idTokenId !== undefined ? { tokenId: session.idTokenId } : {}),
     };
     return { identity, session, token: next };
+  }
+
+  /**
+   * "Last used" on the person's sessions page: not worth failing or delaying a token for, and
+   * not worth a store write per refresh either. Written at most once per LAST_USED_RESOLUTION_MS
+   * per session by this process (docker refreshes once per pull, CI jobs many times a second).
+   */
+  private touch(session: SessionRecord): void {
+    const now = this.now();
+    const last = this.lastUsedWrites.get(session.id);
+    if (last !== undefined && now - last < LAST_USED_RESOLUTION_MS) return;
+    const ttl = session.expiresAt - now;
+    if (ttl <= 0) return;
+    if (this.lastUsedWrites.size >= LAST_USED_TRACKED) this.lastUsedWrites.clear();
+    this.lastUsedWrites.set(session.id, now);
+    this.store.put(sessionKeys.lastUsed(session.id), String(now), ttl).catch(() => {});
   }
 
   /** Records the ID token as used; false when it was used before (anywhere). */

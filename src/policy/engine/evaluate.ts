@@ -76,6 +76,9 @@ export function evaluatePolicy(policy: CompiledPolicyData, request: PolicyReques
   const applying: CompiledRule[] = [];
   const ruleTraces = trace === undefined ? undefined : new Map<CompiledRule, RuleTrace>();
   for (const rule of candidates) {
+    // A deny rule only ever removes actions from resources its grants can name, and never makes
+    // a rule "apply": one that names no requested resource is skipped before its conditions run.
+    if (rule.effect === 'deny' && trace === undefined && !namesAnyResource(rule, resources)) continue;
     const rt = trace === undefined ? undefined : newRuleTrace(rule);
     if (rt !== undefined) {
       trace?.rules.push(rt);
@@ -165,6 +168,18 @@ function applyGrant(
     if (r.scope.type !== 'repository') continue;
     if (tests.some((t) => t(r.scope.name))) record(rule, r, actions, rt);
   }
+}
+
+/** Can any grant of the rule name any requested resource? Literal prefixes only: a cheap necessary condition. */
+function namesAnyResource(rule: CompiledRule, resources: readonly ResourceState[]): boolean {
+  for (const grant of rule.grants) {
+    if (grant.kind === 'repository') {
+      if (anyNameHasPrefix(grant, resources)) return true;
+    } else {
+      for (const r of resources) if (r.scope.type === 'registry' && r.scope.name === 'catalog') return true;
+    }
+  }
+  return false;
 }
 
 /** Cheap reject before binding templates: does any requested repository start with a grant's literal prefix? */

@@ -57,6 +57,23 @@ describe('refresh sessions', () => {
     expect(r.identity).toEqual(id);
   });
 
+  it('writes "last used" at most once a minute per session, not on every refresh', async () => {
+    const { clock, sessions } = setup();
+    const { token, session } = await sessions.start({ identity: identity(), service: 'reg', origin: 'login', rules: ['ci'] });
+    const first = clock.now;
+    await sessions.refresh(token, 'reg');
+    await new Promise((r) => setImmediate(r));
+    expect((await sessions.lastUsed([session.id])).get(session.id)).toBe(first);
+    clock.now += 30_000;
+    await sessions.refresh(token, 'reg');
+    await new Promise((r) => setImmediate(r));
+    expect((await sessions.lastUsed([session.id])).get(session.id)).toBe(first);
+    clock.now += 31_000;
+    await sessions.refresh(token, 'reg');
+    await new Promise((r) => setImmediate(r));
+    expect((await sessions.lastUsed([session.id])).get(session.id)).toBe(clock.now);
+  });
+
   it('is bound to its service', async () => {
     const { sessions } = setup();
     const { token } = await sessions.start({ identity: identity(), service: 'reg', origin: 'login', rules: [] });
