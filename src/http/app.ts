@@ -120,10 +120,13 @@ export function createApp(deps: AppDeps): Koa {
   const clientIp = clientIpResolver(deps.trustedProxies);
   const router = new Router();
   const metrics = deps.metrics;
+  // An audit record never holds a credential (AuditRecord says why), so the redaction that
+  // guards every other line is skipped for it: about 2 µs per token request.
+  const auditLog = deps.logger.child({}, { redact: { paths: [] } });
   const audit = (record: AuditRecord, status: number, started: bigint, err?: unknown): void => {
     // `refusal` is the bounded reason code: the same value as the metrics' reason label.
     const refusal = record.outcome === 'refused' ? reasonOf(err) : undefined;
-    deps.logger.info(refusal ? { audit: record, refusal } : { audit: record }, record.outcome === 'issued' ? 'token issued' : 'token refused');
+    auditLog.info(refusal ? { audit: record, refusal } : { audit: record }, record.outcome === 'issued' ? 'token issued' : 'token refused');
     if (metrics) {
       metrics.recordTokenRequest({
         outcome: record.outcome,

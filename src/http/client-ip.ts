@@ -1,5 +1,7 @@
 import { inIpRange, parseIpAddress, parseIpRange, type IpAddress } from '../lib/index.js';
 
+const MAX_REMEMBERED_PEERS = 1024;
+
 /** Which peers may tell us the client's address through X-Forwarded-For. */
 export interface TrustedProxies {
   /** At most this many proxies in front of the broker are believed (absent: no limit by count). */
@@ -24,10 +26,25 @@ export function clientIpResolver(trusted: TrustedProxies | undefined): (socketAd
   const enabled = trusted !== undefined && (hops === undefined ? ranges.length > 0 : hops > 0);
   const inRanges = (addr: IpAddress): boolean => ranges.length === 0 || ranges.some((r) => inIpRange(addr, r));
 
+  // Peers are few and come back on every request of a keep-alive connection: their normal
+  // form is remembered rather than parsed again (a bounded map, emptied when full).
+  const peers = new Map<string, string>();
+  const peerForm = (address: string, peer: IpAddress): string => {
+    if (peers.size >= MAX_REMEMBERED_PEERS) peers.clear();
+    const text = peer.toString();
+    peers.set(address, text);
+    return text;
+  };
+
   return (socketAddress, forwardedFor) => {
+    const direct = !enabled || forwardedFor === undefined || forwardedFor === '';
+    if (direct && socketAddress !== undefined) {
+      const known = peers.get(socketAddress);
+      if (known !== undefined) return known;
+    }
     const peer = socketAddress === undefined ? undefined : parseIpAddress(socketAddress);
     if (peer === undefined) return socketAddress ?? '';
-    if (!enabled || forwardedFor === undefined || forwardedFor === '') return peer.toString();
+    if (direct) return peerForm(socketAddress as string, peer);
     const entries = forwardedFor.split(',');
     let client = peer;
     let steps = 0;

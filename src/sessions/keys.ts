@@ -1,5 +1,19 @@
 import { sha256 } from './hash.js';
 
+// Issuers are few (configured ones, or what a wildcard lets through) and hashed on every
+// single-use check: their hashes are remembered in a bounded map, emptied when full.
+const issuerHashes = new Map<string, string>();
+const MAX_ISSUER_HASHES = 1024;
+function issuerHash(issuer: string): string {
+  let hash = issuerHashes.get(issuer);
+  if (hash === undefined) {
+    if (issuerHashes.size >= MAX_ISSUER_HASHES) issuerHashes.clear();
+    hash = sha256(issuer);
+    issuerHashes.set(issuer, hash);
+  }
+  return hash;
+}
+
 /**
  * Store keys used by sessions/. Issuers and subjects are hashed: they can be long
  * and contain anything, keys are bounded and must not be ambiguous.
@@ -11,7 +25,7 @@ export const sessionKeys = {
   /** Written before a session's tokens are deleted; no new token of the session is written while it exists. */
   revoked: (sessionId: string): string => `rv:${sessionId}`,
   idToken: (issuer: string, jti: string | undefined, tokenHash: string): string =>
-    `idt:${sha256(issuer)}:${jti !== undefined ? `j:${sha256(jti)}` : `h:${tokenHash}`}`,
+    `idt:${issuerHash(issuer)}:${jti !== undefined ? `j:${sha256(jti)}` : `h:${tokenHash}`}`,
   oneTimeCode: (purpose: string, codeHash: string): string => `otc:${purpose}:${codeHash}`,
   /** When a session last refreshed (ms since the epoch), for the person's sessions page. */
   lastUsed: (sessionId: string): string => `rlu:${sessionId}`,

@@ -1,3 +1,4 @@
+import { Deadlines } from './deadlines.js';
 import { performance } from 'node:perf_hooks';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { StoreError, StoreUnavailableError } from './errors.js';
@@ -343,11 +344,9 @@ function stringOrNull(reply: unknown): string | null {
   throw new StoreError('command_failed', 'redis returned an unexpected reply');
 }
 
+const deadlines = new Deadlines();
+
 /** Reject with StoreUnavailableError if `promise` has not settled within `ms`. */
 function withDeadline<T>(promise: Promise<T>, ms: number, op: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreUnavailableError(`redis did not answer ${op} within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+  return deadlines.race(promise, ms, () => new StoreUnavailableError(`redis did not answer ${op} within ${ms} ms`));
 }
