@@ -105,8 +105,14 @@ export function parseGetRequest(ctx: Context, clientIp: string): GetTokenRequest
   };
 }
 
+/** `application/x-www-form-urlencoded`, any case, parameters (charset) allowed; what ctx.is() answers without parsing a media type per request. */
+export function isFormBody(contentType: string): boolean {
+  const semi = contentType.indexOf(';');
+  return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === 'application/x-www-form-urlencoded';
+}
+
 export async function parsePostRequest(ctx: Context, clientIp: string): Promise<TokenRequest> {
-  if (!ctx.is('application/x-www-form-urlencoded')) {
+  if (!isFormBody(ctx.get('content-type'))) {
     throw new HttpError('unsupported_media_type', 'POST /token takes an application/x-www-form-urlencoded body');
   }
   let text: string;

@@ -17,17 +17,10 @@ import type { KeyStore, WarmResult } from './jwks-cache.js';
 import { MAX_TOKEN_BYTES, parseCompactJws } from './jws.js';
 import { IdentityError, type Identity, type IdentityVerifier, type Presentation, type VerifyOptions } from './types.js';
 import type { VerificationCache } from './verification-cache.js';
+import { deepFreeze } from '../lib/index.js';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const member of Object.values(value)) deepFreeze(member);
-  }
-  return value;
 }
 
 /**

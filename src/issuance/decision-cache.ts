@@ -10,6 +10,7 @@
  * request: only `policy.evaluate` is skipped. Signed tokens are never reused.
  */
 import type { Decision, Policy } from '../policy/index.js';
+import { deepFreeze } from '../lib/index.js';
 
 export const DEFAULT_DECISION_CACHE_ENTRIES = 4096;
 
@@ -65,11 +66,3 @@ export class DecisionCache {
   }
 }
 
-/** Shared between requests: nothing downstream may change a cached decision. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const member of Object.values(value)) deepFreeze(member);
-  }
-  return value;
-}

@@ -7,7 +7,7 @@ import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, type Credential, type PasswordCreden
 import type { SessionService } from '../sessions/index.js';
 import { IssuanceError } from './errors.js';
 import { KEYS_UNAVAILABLE, TOKEN_REFUSAL_REASONS, publicReason } from './refusal-reasons.js';
-import { DecisionCache, type CachedDecision } from './decision-cache.js';
+import { DecisionCache } from './decision-cache.js';
 
 /** How the caller proved who it is (`code`: a person's one-time code from the sign-in result page). */
 type Source = 'id_token' | 'code' | 'refresh' | 'exchange' | 'anonymous';
@@ -161,8 +161,9 @@ export class TokenService {
     }
 
     const policy = this.options.policy();
-    // Only directly presented ID tokens come back (a refresh token, a code or an exchange is used once or rebuilt).
-    const cacheKey = identity && source === 'id_token' && this.decisions ? DecisionCache.key(identity.tokenHash, service, request.scopes, request.clientIp) : undefined;
+    // What comes back: a directly presented ID token (its hash fixes the claims) and a session's
+    // refresh token (its claims never change); codes and exchanges are used once.
+    const cacheKey = identity && this.decisions ? decisionKey(source, identity, audit.session, service, request.scopes, request.clientIp) : undefined;
     let cached = cacheKey === undefined ? undefined : this.decisions?.get(policy, cacheKey);
     if (cached === undefined) {
       const decision: Decision = policy.evaluate({
@@ -275,6 +276,13 @@ export class TokenService {
       throw err;
     }
   }
+}
+
+function decisionKey(source: Source, identity: Identity, session: string | undefined, service: string, scopes: readonly string[], clientIp: string | undefined): string | undefined {
+  if (source === 'id_token') return DecisionCache.key(identity.tokenHash, service, scopes, clientIp);
+  // A session id cannot collide with a token hash: it is not 43 base64url characters alone.
+  if (source === 'refresh' && session !== undefined) return DecisionCache.key(`session:${session}`, service, scopes, clientIp);
+  return undefined;
 }
 
 function deniedScopes(requested: ReturnType<typeof parseScopes>, decision: Decision): string[] {

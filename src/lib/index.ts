@@ -2,3 +2,4 @@
 export { PortcullisError, isPortcullisError } from './errors.js';
 export { randomId } from './random-id.js';
 export { parseIpAddress, parseIpRange, inIpRange, type IpAddress, type IpRange } from './ip-address.js';
+export { deepFreeze } from './deep-freeze.js';

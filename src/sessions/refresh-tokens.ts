@@ -4,6 +4,7 @@ import { sessionIndexes, sessionKeys } from './keys.js';
 import { REFRESH_TOKEN_PREFIX, isWellFormedSecret, newId, newSecret, secretHash } from './secrets.js';
 import { parseSessionRecord } from './record.js';
 import type { SessionRecord } from './types.js';
+import { deepFreeze } from '../lib/index.js';
 
 /** Leaves room under the store's 64 KiB value limit for the record's other fields. */
 export const MAX_RECORD_BYTES = 60_000;
@@ -49,7 +50,12 @@ export interface RefreshTokenOptions {
  * exists. A token written before the marker is in the session's index by then, so
  * the revocation's listing finds and deletes it.
  */
+/** Parsed session records kept for their exact stored text; emptied when full. */
+const MAX_PARSED_RECORDS = 4096;
+
 export class RefreshTokens {
+  private readonly parsed = new Map<string, { readonly raw: string; readonly session: SessionRecord }>();
+
   constructor(
     private readonly store: Store,
     private readonly options: RefreshTokenOptions,
@@ -75,13 +81,28 @@ export class RefreshTokens {
       if (this.options.rotate) await this.refuseReuse(await this.store.get(sessionKeys.rotated(hash)));
       throw invalidGrant();
     }
-    const session = parseSessionRecord(raw);
+    const session = this.parse(hash, raw);
     if (session === null || session.expiresAt <= this.options.now()) throw invalidGrant();
     if (session.service !== service) {
       throw new SessionError('wrong_service', 'refresh token was issued for another service');
     }
     if (!this.options.rotate) return { session, token };
     return this.rotate(hash, session);
+  }
+
+  /**
+   * The record is read from the store on every use (so revocation and expiry hold at once);
+   * only parsing and checking it is skipped when the stored text is exactly what was parsed
+   * before. A CI job refreshes the same session many times a minute.
+   */
+  private parse(hash: string, raw: string): SessionRecord | null {
+    const known = this.parsed.get(hash);
+    if (known !== undefined && known.raw === raw) return known.session;
+    const session = parseSessionRecord(raw);
+    if (session === null) return null;
+    if (this.parsed.size >= MAX_PARSED_RECORDS) this.parsed.clear();
+    this.parsed.set(hash, { raw, session: deepFreeze(session) });
+    return session;
   }
 
   /**
@@ -202,3 +223,4 @@ function ttlOf(session: SessionRecord, now: number): number {
   if (ttl <= 0) throw new SessionError('invalid_grant', 'session lifetime is zero');
   return ttl;
 }
+
