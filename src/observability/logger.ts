@@ -39,7 +39,7 @@ const outputs = new WeakMap<Logger, () => LogOutputStats>();
  * second line of defence behind the rule that code logs token hashes only.
  *
  * Without an explicit destination, lines go to stdout through an asynchronous
- * writer that batches up to 4 KiB and flushes at least every second: one
+ * writer that batches up to 16 KiB and flushes at least every second: one
  * write() per audit record cost about 70 µs of CPU per token request here
  * (docs/performance.md). A hard crash can lose the last second of lines;
  * `flushLogs` (and pino's exit hook) write out the rest on a normal exit.
@@ -65,7 +65,8 @@ export function createLogger(
   if (destination) return pino(options, destination as pino.DestinationStream);
 
   const maxLength = output.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
-  const sonic = pino.destination({ dest: output.fd ?? 1, sync: false, minLength: 4096, maxLength });
+  // 16 KiB per write (about 20 audit records): each write is a hand-off to libuv's thread pool and back.
+  const sonic = pino.destination({ dest: output.fd ?? 1, sync: false, minLength: 16 * 1024, maxWrite: 64 * 1024, maxLength });
   const dest = sonic as unknown as AsyncDestination;
   const logger = pino(options, sonic);
 

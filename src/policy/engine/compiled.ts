@@ -3,6 +3,7 @@ import type { Check } from './context.js';
 import type { PolicyDocumentInput, RuleInput } from './document.js';
 import type { ProviderPreset } from '../providers/preset-types.js';
 import type { RepositoryMatcher } from './template.js';
+import type { ResourceDenies } from './deny-index.js';
 
 /** One grant after compilation. `repository` grants match names; `registry` grants are the catalog. */
 export type CompiledGrant =
@@ -38,6 +39,11 @@ export interface IssuerRules {
   /** All rules of the issuer, in document order. */
   readonly all: readonly CompiledRule[];
   readonly index?: ClaimIndex;
+  /**
+   * When the issuer has several deny rules without conditions: those, keyed by the
+   * repositories they name, and the other rules (indexed by claims) apart.
+   */
+  readonly split?: { readonly conditioned: IssuerRules; readonly denies: ResourceDenies };
 }
 
 /** Rules keyed by what one claim must be for them to match; every key is a necessary condition, never a sufficient one. */

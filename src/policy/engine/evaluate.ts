@@ -1,7 +1,8 @@
 import { ACTIONS_OF, ALL, mergeScopes, type AccessEntry, type ResourceScope } from '../../registry/index.js';
 import type { CompiledGrant, CompiledPolicyData, CompiledRule } from './compiled.js';
 import type { Check, EvalContext } from './context.js';
-import { issuerCandidates } from './issuer-index.js';
+import { issuerCandidates, mergeByIndex } from './issuer-index.js';
+import { denyCandidates } from './deny-index.js';
 import type { Decision, PolicyRequest } from './types.js';
 
 /**
@@ -63,6 +64,14 @@ export function candidateRules(policy: CompiledPolicyData, request: PolicyReques
   return all ? entry.all : issuerCandidates(entry, request.identity.claims);
 }
 
+/** The issuer's unconditional deny rules that can name a requested repository (none when `candidateRules` returned them all). */
+function resourceDenies(policy: CompiledPolicyData, request: PolicyRequest, resources: readonly ResourceState[]): readonly CompiledRule[] {
+  if (request.identity === null) return NO_RULES;
+  const denies = policy.byIssuer.get(request.identity.issuer)?.split?.denies;
+  return denies === undefined ? NO_RULES : denyCandidates(denies, resources.map((r) => r.scope));
+}
+const NO_RULES: readonly CompiledRule[] = [];
+
 export function evaluatePolicy(policy: CompiledPolicyData, request: PolicyRequest, trace?: DecisionTrace): Decision {
   const candidates = candidateRules(policy, request, trace !== undefined);
   const resources: ResourceState[] = mergeScopes(request.scopes).map((scope) => ({ scope, allow: new Map(), deny: new Map() }));
@@ -75,7 +84,9 @@ export function evaluatePolicy(policy: CompiledPolicyData, request: PolicyReques
   // `docker login` (no scope) belongs to them and takes their refreshLifetime.
   const applying: CompiledRule[] = [];
   const ruleTraces = trace === undefined ? undefined : new Map<CompiledRule, RuleTrace>();
-  for (const rule of candidates) {
+  const denies = trace === undefined ? resourceDenies(policy, request, resources) : NO_RULES;
+  const considered = denies.length === 0 ? candidates : mergeByIndex(candidates, denies);
+  for (const rule of considered) {
     // A deny rule only ever removes actions from resources its grants can name, and never makes
     // a rule "apply": one that names no requested resource is skipped before its conditions run.
     if (rule.effect === 'deny' && trace === undefined && !namesAnyResource(rule, resources)) continue;
@@ -93,7 +104,7 @@ export function evaluatePolicy(policy: CompiledPolicyData, request: PolicyReques
 
   const contributors = new Set<CompiledRule>();
   const access: AccessEntry[] = resources.map((r) => resolveResource(r, contributors));
-  const matched = candidates.filter((r) => contributors.has(r));
+  const matched = considered.filter((r) => contributors.has(r));
   if (ruleTraces !== undefined) {
     for (const r of matched) {
       const rt = ruleTraces.get(r);

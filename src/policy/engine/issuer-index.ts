@@ -1,3 +1,4 @@
+import { buildResourceDenies, isUnconditionalDeny } from './deny-index.js';
 import { formatClaimPath, resolveClaim, type ClaimPath } from './claim-path.js';
 import type { ClaimIndex, CompiledRule, IssuerRules } from './compiled.js';
 import { claimText } from './conditions.js';
@@ -34,13 +35,20 @@ interface PathKeys {
 }
 
 export function buildIssuerRules(rules: readonly CompiledRule[]): IssuerRules {
+  const denies = buildResourceDenies(rules.filter(isUnconditionalDeny));
+  const conditioned = denies === undefined ? rules : rules.filter((r) => !isUnconditionalDeny(r));
   const keyed = new Map<CompiledRule, ReadonlyMap<string, PathKeys>>();
-  for (const rule of rules) keyed.set(rule, ruleKeys(rule));
-  return build(rules, keyed, MAX_INDEX_DEPTH);
+  for (const rule of conditioned) keyed.set(rule, ruleKeys(rule));
+  const built = build(conditioned, keyed, MAX_INDEX_DEPTH);
+  return denies === undefined ? built : { all: rules, split: { conditioned: built, denies } };
 }
 
-/** The rules that can match these claims, in document order. */
+/**
+ * The rules that can match these claims, in document order; with `split`, the rules with
+ * conditions only (the unconditional denies come from `denyCandidates`).
+ */
 export function issuerCandidates(entry: IssuerRules, claims: Readonly<Record<string, unknown>>): readonly CompiledRule[] {
+  if (entry.split !== undefined) return issuerCandidates(entry.split.conditioned, claims);
   const index = entry.index;
   if (index === undefined) return entry.all;
   let out = issuerCandidates(index.rest, claims);
@@ -182,7 +190,7 @@ function push(map: Map<string, CompiledRule[]>, key: string, rule: CompiledRule)
 }
 
 /** Both lists in document order → their union in document order (a rule filed under two matching prefixes appears once). */
-function mergeByIndex(a: readonly CompiledRule[], b: readonly CompiledRule[]): readonly CompiledRule[] {
+export function mergeByIndex(a: readonly CompiledRule[], b: readonly CompiledRule[]): readonly CompiledRule[] {
   if (a.length === 0) return b;
   if (b.length === 0) return a;
   const out: CompiledRule[] = [];
