@@ -2,6 +2,7 @@
  * Strict parsing of a compact JWS: three canonical base64url segments, a JSON-object header
  * and payload. Nothing here verifies anything; it only refuses shapes no honest issuer sends.
  */
+import { isUtf8 } from 'node:buffer';
 import { IdentityError } from './types.js';
 
 export interface ParsedJws {
@@ -21,8 +22,14 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const BASE64URL_VALUE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 const malformed = (message: string): IdentityError => new IdentityError('malformed', message);
-/** Invalid UTF-8 is an error, not U+FFFD: two parsers must never read different claims from one token. */
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/**
+ * Invalid UTF-8 is an error, not U+FFFD: two parsers must never read different claims from one
+ * token. isUtf8 (simdutf) then toString decode what TextDecoder's fatal mode would, faster.
+ */
+function utf8(bytes: Buffer): string {
+  if (!isUtf8(bytes)) throw new Error('invalid UTF-8');
+  return bytes.toString('utf8');
+}
 
 /** Decode base64url, refusing padding, foreign characters and non-canonical trailing bits. */
 export function decodeBase64url(segment: string, what: string): Buffer {
@@ -38,7 +45,7 @@ export function decodeBase64url(segment: string, what: string): Buffer {
 function decodeJsonObject(segment: string, what: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(utf8.decode(decodeBase64url(segment, what)));
+    value = JSON.parse(utf8(decodeBase64url(segment, what)));
   } catch (error) {
     if (error instanceof IdentityError) throw error;
     throw malformed(`${what} is not JSON`);

@@ -8,7 +8,6 @@
  * path (test/bench/id-token-verify.ts). A property-based test holds the two to the same answers
  * (test/unit/identity/verifier-vs-jose.test.ts); where this one is stricter, docs/security.md says why.
  */
-import { createHash } from 'node:crypto';
 import { describeKey, keyFitsAlgorithm, verifySignature, type VerificationKey } from './algorithms.js';
 import { checkClaims, quote } from './claims.js';
 import { checkTokenType } from './explicit-typing.js';
@@ -17,10 +16,10 @@ import type { KeyStore, WarmResult } from './jwks-cache.js';
 import { MAX_TOKEN_BYTES, parseCompactJws } from './jws.js';
 import { IdentityError, type Identity, type IdentityVerifier, type Presentation, type VerifyOptions } from './types.js';
 import type { VerificationCache } from './verification-cache.js';
-import { deepFreeze } from '../lib/index.js';
+import { deepFreeze, sha256Base64url } from '../lib/index.js';
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return sha256Base64url(token);
 }
 
 /**
