@@ -4,6 +4,8 @@ import { SessionError, asSessionError } from './errors.js';
 import { rateLimitKeys } from './keys.js';
 import type { RateLimitSettings } from './types.js';
 
+const DONE: Promise<void> = Promise.resolve();
+
 export type LimitScope = 'ip' | 'identity' | 'issuer';
 
 /**
@@ -32,13 +34,15 @@ export class RequestLimits {
    * store failure here is reported at once (503) instead of failing open and then
    * waiting out a second timeout on the next store call.
    */
-  async checkIp(ip: string, storeRequired = false): Promise<void> {
-    if (ip === '') return;
-    await this.check(this.ip, ip, 'ip', storeRequired);
+  checkIp(ip: string, storeRequired = false): Promise<void> {
+    if (!this.settings.enabled || ip === '') return DONE;
+    return this.check(this.ip, ip, 'ip', storeRequired);
   }
 
-  async checkIdentity(issuer: string, subject: string, storeRequired = false): Promise<void> {
-    await this.check(this.identity, rateLimitKeys.identity(issuer, subject), 'identity', storeRequired);
+  checkIdentity(issuer: string, subject: string, storeRequired = false): Promise<void> {
+    // Disabled limits cost nothing per request: not even the hashed key.
+    if (!this.settings.enabled) return DONE;
+    return this.check(this.identity, rateLimitKeys.identity(issuer, subject), 'identity', storeRequired);
   }
 
   /**
@@ -46,12 +50,12 @@ export class RequestLimits {
    * so it is charged only for identities some allow rule applies to: a stranger the
    * issuer signs for cannot spend it and get everyone else a 429.
    */
-  async checkIssuer(issuer: string, storeRequired = false): Promise<void> {
-    await this.check(this.issuer, rateLimitKeys.issuer(issuer), 'issuer', storeRequired);
+  checkIssuer(issuer: string, storeRequired = false): Promise<void> {
+    if (!this.settings.enabled) return DONE;
+    return this.check(this.issuer, rateLimitKeys.issuer(issuer), 'issuer', storeRequired);
   }
 
   private async check(limiter: RateLimiter, key: string, scope: LimitScope, storeRequired: boolean): Promise<void> {
-    if (!this.settings.enabled) return;
     const failOpen = this.settings.onStoreFailure === 'open' && !storeRequired;
     // Failing open must not cost a timeout per request: skip at once while the store is known to be down.
     if (failOpen && !this.store.isReady()) {
