@@ -8,6 +8,10 @@
  * the key; the cache belongs to one policy object and empties when another one takes its place
  * (a reload). Identity verification, single use, rate limits and signing still run on every
  * request: only `policy.evaluate` is skipped. Signed tokens are never reused.
+ *
+ * A key is admitted the second time it is seen (the first time only its key is remembered): a
+ * fleet of CI jobs presenting each token once would otherwise fill the cache with decisions
+ * nobody asks for again, and every one of them outlives the young generation (GC work, memory).
  */
 import type { Decision, Policy } from '../policy/index.js';
 import { deepFreeze } from '../lib/index.js';
@@ -23,6 +27,8 @@ export interface CachedDecision {
 
 export class DecisionCache {
   private entries = new Map<string, CachedDecision>();
+  /** Keys seen once since the policy was loaded; bounded like the entries, emptied when full. */
+  private seen = new Set<string>();
   private policy: Policy | undefined;
 
   constructor(readonly maxEntries: number = DEFAULT_DECISION_CACHE_ENTRIES) {
@@ -51,7 +57,13 @@ export class DecisionCache {
   set(policy: Policy, key: string, value: CachedDecision): void {
     if (policy !== this.policy) {
       this.entries = new Map();
+      this.seen = new Set();
       this.policy = policy;
+    }
+    if (!this.seen.delete(key)) {
+      if (this.seen.size >= this.maxEntries) this.seen.clear();
+      this.seen.add(key);
+      return;
     }
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
@@ -62,6 +74,7 @@ export class DecisionCache {
 
   clear(): void {
     this.entries = new Map();
+    this.seen = new Set();
     this.policy = undefined;
   }
 }

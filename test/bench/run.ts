@@ -88,8 +88,13 @@ async function stop(s: ServerProcess): Promise<void> {
   servers.delete(s);
 }
 
-/** Single-use marks from the previous phase would refuse this phase's tokens. */
+/**
+ * Single-use marks from the previous phase would refuse this phase's tokens. Requests still in
+ * flight when wrk stopped land within a few ms; waiting first keeps them from marking tokens
+ * after the flush.
+ */
 async function flush(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 300));
   await flusher?.flushdb();
 }
 
@@ -398,6 +403,10 @@ async function main(): Promise<TargetLine[]> {
   } else {
     const one = await broker({ logLevel: 'info', redis: true, singleUse: true, spawn: audit('one') }, policy.file);
     const two = await broker({ logLevel: 'info', redis: true, singleUse: true, workers: 2, spawn: { ...audit('two'), cpus: '0,1' } }, policy.file);
+    // One worker per core, as one pinned worker had; wrk, Redis and the idle primary float.
+    processTree(two.pid)
+      .filter((pid) => pid !== two.pid)
+      .forEach((pid, i) => pin(pid, String(i % CORES)));
     pin(redis.pid(), '0,1');
     for (const s of [one, two]) await wrk(s, freshLoad, WARMUP_SECONDS);
     const r1: LoadResult[] = [];

@@ -45,6 +45,7 @@ const audits = (): { granted?: string[]; denied?: string[]; policyVersion?: stri
 describe('decisions for re-presented ID tokens', () => {
   it('answers the same token again with the same access, a fresh jti and the same audit record', async () => {
     const token = await issuer.mint({ team: 'web' }, { audience: 'aud' });
+    await ask(token, 'repository:web/app:pull,push');
     const first = await ask(token, 'repository:web/app:pull,push');
     const second = await ask(token, 'repository:web/app:pull,push');
     expect(first.access).toEqual([{ type: 'repository', name: 'web/app', actions: ['pull'] }]);
@@ -65,18 +66,25 @@ describe('decisions for re-presented ID tokens', () => {
 
   it('forgets every decision when the policy is reloaded', async () => {
     const token = await issuer.mint({ team: 'web' }, { audience: 'aud' });
-    expect((await ask(token, 'repository:web/app:pull,push')).access[0]?.actions).toEqual(['pull']);
+    // A decision is kept from the second request on (the first only marks it as seen): ask three times.
+    const thrice = async (): Promise<string[][]> => {
+      const out: string[][] = [];
+      for (let i = 0; i < 3; i += 1) out.push((await ask(token, 'repository:web/app:pull,push')).access[0]?.actions ?? []);
+      return out;
+    };
+    expect(await thrice()).toEqual([['pull'], ['pull'], ['pull']]);
     await writeFile(path.join(broker.dir, 'policy.yaml'), stringify(policy(['pull', 'push'])));
     expect((await broker.broker.reloadPolicy()).ok).toBe(true);
-    expect((await ask(token, 'repository:web/app:pull,push')).access[0]?.actions).toEqual(['pull', 'push']);
+    expect(await thrice()).toEqual([['pull', 'push'], ['pull', 'push'], ['pull', 'push']]);
     await writeFile(path.join(broker.dir, 'policy.yaml'), stringify(policy(['pull'])));
     expect((await broker.broker.reloadPolicy()).ok).toBe(true);
-    expect((await ask(token, 'repository:web/app:pull,push')).access[0]?.actions).toEqual(['pull']);
+    expect(await thrice()).toEqual([['pull'], ['pull'], ['pull']]);
   });
 
   it('still refuses the second use of a single-use token whose decision is cached', async () => {
     const token = await issuer.mint({ team: 'ops' }, { audience: 'aud' });
     expect((await ask(token, 'repository:ops/app:pull')).status).toBe(200);
+    expect((await ask(token, 'repository:ops/app:pull')).status).toBe(401);
     expect((await ask(token, 'repository:ops/app:pull')).status).toBe(401);
   });
 });

@@ -18,13 +18,29 @@ describe('DecisionCache', () => {
     expect(keys.size).toBe(6);
   });
 
+  /** Admission is on the second sighting: set twice to store. */
+  const store = (cache: DecisionCache, p: Policy, key: string): void => {
+    cache.set(p, key, entry(key));
+    cache.set(p, key, entry(key));
+  };
+
+  it('stores a key the second time it is set, not the first', () => {
+    const p = policy('1');
+    const cache = new DecisionCache();
+    cache.set(p, 'a', entry('a'));
+    expect(cache.get(p, 'a')).toBeUndefined();
+    expect(cache.size).toBe(0);
+    cache.set(p, 'a', entry('a'));
+    expect(cache.get(p, 'a')?.granted).toEqual(['repository:a:pull']);
+  });
+
   it('holds at most maxEntries, evicting the least recently used', () => {
     const p = policy('1');
     const cache = new DecisionCache(2);
-    cache.set(p, 'a', entry('a'));
-    cache.set(p, 'b', entry('b'));
+    store(cache, p, 'a');
+    store(cache, p, 'b');
     expect(cache.get(p, 'a')).toBeDefined();
-    cache.set(p, 'c', entry('c'));
+    store(cache, p, 'c');
     expect(cache.size).toBe(2);
     expect(cache.get(p, 'b')).toBeUndefined();
     expect(cache.get(p, 'a')?.granted).toEqual(['repository:a:pull']);
@@ -33,9 +49,10 @@ describe('DecisionCache', () => {
   it('answers only for the policy it was filled under, and starts over for a new one', () => {
     const [p1, p2] = [policy('1'), policy('2')];
     const cache = new DecisionCache();
-    cache.set(p1, 'a', entry('a'));
+    store(cache, p1, 'a');
+    expect(cache.get(p1, 'a')).toBeDefined();
     expect(cache.get(p2, 'a')).toBeUndefined();
-    cache.set(p2, 'b', entry('b'));
+    store(cache, p2, 'b');
     expect(cache.get(p1, 'a')).toBeUndefined();
     expect(cache.size).toBe(1);
   });
@@ -43,7 +60,7 @@ describe('DecisionCache', () => {
   it('hands out frozen decisions: no request can change what the next one gets', () => {
     const p = policy('1');
     const cache = new DecisionCache();
-    cache.set(p, 'a', entry('a'));
+    store(cache, p, 'a');
     const hit = cache.get(p, 'a');
     expect(() => (hit?.decision.access[0]?.actions as string[]).push('push')).toThrow(TypeError);
   });
