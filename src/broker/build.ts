@@ -84,7 +84,12 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   }
   const metrics = config.metrics.enabled ? new Metrics() : undefined;
   metrics?.trackLogDrops(() => logOutputStats(logger).droppedLines);
+  // A single-use ID token is refused when it comes back, so neither its verification nor its
+  // policy decision is kept: with fresh tokens at a steady rate, caching them only churned memory.
+  const idTokens = config.sessions.idTokens;
+  const singleUseIssuer = (issuerId: string): boolean => idTokens.singleUse || idTokens.singleUseIssuers.includes(issuerId);
   const verifier = createVerifier(issuers, {
+    cache: { admit: (identity) => !singleUseIssuer(identity.issuerId) },
     logger: { warn: (obj, msg) => logger.warn(obj, msg) },
     ...(metrics ? { fetch: instrumentIssuerFetch(fetch, metrics) } : {}),
     ...(options.now ? { now: options.now } : {}),
@@ -156,6 +161,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     ...(options.now ? { now: options.now } : {}),
     sessions,
     issuerTrusted: (id) => trustedIssuerIds.has(id),
+    ...(idTokens.singleUse ? { decisionCache: false as const } : {}),
     ...(peopleSignIn ? { redeemLoginCode: (code: string, service: string) => login.redeemRegistryCode(code, service) } : {}),
   });
 

@@ -1,14 +1,14 @@
 import { IssuerRegistry, type IssuerConfig } from './issuer-registry.js';
 import { KeyStore, type IdentityLogger } from './jwks-cache.js';
 import type { FetchLike } from './fetch-bounded.js';
-import { DEFAULT_CACHE_ENTRIES, VerificationCache } from './verification-cache.js';
+import { DEFAULT_CACHE_ENTRIES, VerificationCache, type CacheAdmission } from './verification-cache.js';
 import { OidcVerifier } from './verifier.js';
 
 export interface CreateVerifierOptions {
   /** Used for discovery and JWKS requests; default global fetch. */
   fetch?: FetchLike;
-  /** Verification cache: default on with 10,000 entries; `false` turns it off. */
-  cache?: boolean | VerificationCache | { maxEntries: number };
+  /** Verification cache: default on with 10,000 entries; `false` turns it off; `admit` picks what it keeps. */
+  cache?: boolean | VerificationCache | { maxEntries?: number; admit?: CacheAdmission };
   /** Milliseconds since the epoch (Date.now-compatible). */
   now?: () => number;
   logger?: IdentityLogger;
@@ -50,6 +50,6 @@ export function createVerifier(issuers: readonly IssuerConfig[], options: Create
         ? new VerificationCache(DEFAULT_CACHE_ENTRIES)
         : cacheOption instanceof VerificationCache
           ? cacheOption
-          : new VerificationCache(cacheOption.maxEntries);
+          : new VerificationCache(cacheOption.maxEntries ?? DEFAULT_CACHE_ENTRIES, cacheOption.admit);
   return new OidcVerifier(registry, keys, cache, options.now);
 }

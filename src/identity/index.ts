@@ -14,7 +14,7 @@ export {
 } from './issuer-registry.js';
 export type { IssuerConfig, JwksDocument, SupportedAlgorithm, TrustedIssuer } from './issuer-registry.js';
 export type { IdentityLogger, WarmResult } from './jwks-cache.js';
-export { VerificationCache, DEFAULT_CACHE_ENTRIES } from './verification-cache.js';
+export { VerificationCache, DEFAULT_CACHE_ENTRIES, type CacheAdmission } from './verification-cache.js';
 export { OidcVerifier, hashToken, withVerifiedEmailOnly } from './verifier.js';
 export { MAX_TOKEN_BYTES } from './jws.js';
 export { isLoopbackHost } from './fetch-bounded.js';

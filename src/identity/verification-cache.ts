@@ -13,10 +13,21 @@ interface Entry {
   readonly validUntil: number;
 }
 
+/** Which verified identities are worth keeping; the default keeps all. */
+export type CacheAdmission = (identity: Identity) => boolean;
+
 export class VerificationCache {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(readonly maxEntries: number = DEFAULT_CACHE_ENTRIES) {
+  /**
+   * `admit` leaves out identities that cannot come back usefully, such as single-use ID tokens
+   * (a second presentation is refused as a replay): each entry holds the token's whole claims,
+   * and at a steady rate of fresh tokens keeping them only churns the old generation.
+   */
+  constructor(
+    readonly maxEntries: number = DEFAULT_CACHE_ENTRIES,
+    private readonly admit: CacheAdmission = () => true,
+  ) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
   }
 
@@ -35,6 +46,7 @@ export class VerificationCache {
   }
 
   set(tokenHash: string, identity: Identity, validUntil: number): void {
+    if (!this.admit(identity)) return;
     this.entries.delete(tokenHash);
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;

@@ -110,9 +110,11 @@ export function createRedisClient(config: RedisStoreConfig): { client: RedisClie
     connectTimeout,
     retryStrategy,
     lazyConnect: false,
-    // Commands issued in the same tick (rate limits and session reads of concurrent
-    // requests) share one write to the socket: fewer syscalls per token under load.
-    enableAutoPipelining: true,
+    // Off: ioredis builds a Pipeline object per batch, and at a steady 1,000 req/s (mostly one
+    // command per batch) those survive into the old generation, about 3 MB/s of promoted
+    // garbage that grew the heap by tens of MB between full collections. Off costs the same CPU
+    // per request here; the socket still coalesces writes issued while one is pending.
+    enableAutoPipelining: false,
   };
 
   if (mode === 'cluster') {
@@ -125,7 +127,7 @@ export function createRedisClient(config: RedisStoreConfig): { client: RedisClie
       redisOptions,
       enableOfflineQueue: false,
       enableReadyCheck: true,
-      enableAutoPipelining: true,
+      enableAutoPipelining: false,
       clusterRetryStrategy: retryStrategy,
       // Redirections and failover retries are bounded by the store's own deadline anyway.
       maxRedirections: 4,

@@ -88,3 +88,27 @@ describe('decisions for re-presented ID tokens', () => {
     expect((await ask(token, 'repository:ops/app:pull')).status).toBe(401);
   });
 });
+
+describe('with every ID token single use (nothing about them is cached)', () => {
+  let once: TestBroker;
+  beforeAll(async () => {
+    once = await startBroker({
+      issuers: [{ id: 'ci', issuer: issuer.issuer, audiences: ['aud'] }],
+      policy: policy(['pull']),
+      extra: { sessions: { idTokens: { singleUse: true } } },
+    });
+  });
+  afterAll(async () => {
+    await once?.stop();
+  });
+
+  it('issues for a fresh token and refuses it the second time', async () => {
+    const token = await issuer.mint({ team: 'web' }, { audience: 'aud' });
+    const get = (): Promise<Response> =>
+      fetch(`${once.url}/token?service=test-registry&scope=${encodeURIComponent('repository:web/app:pull')}`, { headers: { authorization: basic('oidc', token) } });
+    expect((await get()).status).toBe(200);
+    const again = await get();
+    expect(again.status).toBe(401);
+    expect(JSON.stringify(await again.json())).toMatch(/already used/);
+  });
+});

@@ -35,6 +35,15 @@ describe('VerificationCache', () => {
     expect(cache.get('c', 1)).toBeDefined();
   });
 
+  it('keeps only the identities its admission accepts', () => {
+    const cache = new VerificationCache(10, (id) => id.issuerId !== 'single-use');
+    cache.set('a', identity('a'), 5_000);
+    cache.set('b', { ...identity('b'), issuerId: 'single-use' }, 5_000);
+    expect(cache.get('a', 1)).toBeDefined();
+    expect(cache.get('b', 1)).toBeUndefined();
+    expect(cache.size).toBe(1);
+  });
+
   it('refuses a non-positive capacity', () => {
     expect(() => new VerificationCache(0)).toThrow(RangeError);
   });
