@@ -19,7 +19,6 @@ export interface ParsedJws {
 export const MAX_TOKEN_BYTES = 16 * 1024;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
-const BASE64URL_VALUE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 const malformed = (message: string): IdentityError => new IdentityError('malformed', message);
 /**
@@ -31,15 +30,17 @@ function utf8(bytes: Buffer): string {
   return bytes.toString('utf8');
 }
 
-/** Decode base64url, refusing padding, foreign characters and non-canonical trailing bits. */
+/**
+ * Decode base64url, refusing padding, foreign characters (the standard alphabet's `+` and `/`
+ * included), whitespace and non-canonical trailing bits: Node's decoder skips what it does not
+ * understand, so the bytes must encode back to exactly the text that was sent.
+ */
 export function decodeBase64url(segment: string, what: string): Buffer {
-  if (!BASE64URL.test(segment) || segment.length % 4 === 1) throw malformed(`${what} is not base64url`);
-  // Canonical form: the unused low bits of the last character are zero (2 or 4 bits when length % 4 is 3 or 2).
-  const unusedBits = segment.length % 4 === 2 ? 0b1111 : segment.length % 4 === 3 ? 0b11 : 0;
-  if (unusedBits !== 0 && (BASE64URL_VALUE.indexOf(segment.charAt(segment.length - 1)) & unusedBits) !== 0) {
-    throw malformed(`${what} is not canonical base64url`);
+  const bytes = Buffer.from(segment, 'base64url');
+  if (segment.length === 0 || bytes.toString('base64url') !== segment) {
+    throw malformed(BASE64URL.test(segment) && segment.length % 4 !== 1 ? `${what} is not canonical base64url` : `${what} is not base64url`);
   }
-  return Buffer.from(segment, 'base64url');
+  return bytes;
 }
 
 function decodeJsonObject(segment: string, what: string): Record<string, unknown> {

@@ -110,11 +110,13 @@ export function createRedisClient(config: RedisStoreConfig): { client: RedisClie
     connectTimeout,
     retryStrategy,
     lazyConnect: false,
-    // Off: ioredis builds a Pipeline object per batch, and at a steady 1,000 req/s (mostly one
-    // command per batch) those survive into the old generation, about 3 MB/s of promoted
-    // garbage that grew the heap by tens of MB between full collections. Off costs the same CPU
-    // per request here; the socket still coalesces writes issued while one is pending.
-    enableAutoPipelining: false,
+    // On: commands issued in the same tick by concurrent requests share one socket write.
+    // Measured both ways (test/bench, fresh tokens with single use on Redis): at saturation it
+    // saves 15-20 % of the broker's CPU per request (one write syscall per batch instead of per
+    // command); at a steady 1,000 req/s its Pipeline objects, one per batch, push about 3 MB/s
+    // into the old generation, so the heap is some tens of MB larger between full collections.
+    // Throughput under load is the better half of that trade for a token server.
+    enableAutoPipelining: true,
   };
 
   if (mode === 'cluster') {
@@ -127,7 +129,7 @@ export function createRedisClient(config: RedisStoreConfig): { client: RedisClie
       redisOptions,
       enableOfflineQueue: false,
       enableReadyCheck: true,
-      enableAutoPipelining: false,
+      enableAutoPipelining: true,
       clusterRetryStrategy: retryStrategy,
       // Redirections and failover retries are bounded by the store's own deadline anyway.
       maxRedirections: 4,
