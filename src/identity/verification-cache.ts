@@ -2,6 +2,11 @@
  * A bounded LRU of verified identities by token hash. docker and skopeo send the same ID token
  * for every scope of a push, so repeat verifications are common. An entry is never served at or
  * after its expiry, whatever the clock skew allowed at verification time.
+ *
+ * A token is admitted the second time it is verified; the first time only its hash is noted.
+ * A CI fleet presents most tokens once, and an identity kept with all its claims outlives the
+ * young generation: caching those only grows the heap and the garbage collector's work. A token
+ * that does come back costs one more verification, then none.
  */
 import type { Identity } from './types.js';
 
@@ -18,6 +23,8 @@ export type CacheAdmission = (identity: Identity) => boolean;
 
 export class VerificationCache {
   private readonly entries = new Map<string, Entry>();
+  /** Hashes verified once and not (yet) admitted; bounded like the entries, emptied when full. */
+  private readonly seen = new Set<string>();
 
   /**
    * `admit` leaves out identities that cannot come back usefully, such as single-use ID tokens
@@ -47,6 +54,11 @@ export class VerificationCache {
 
   set(tokenHash: string, identity: Identity, validUntil: number): void {
     if (!this.admit(identity)) return;
+    if (!this.entries.has(tokenHash) && !this.seen.delete(tokenHash)) {
+      if (this.seen.size >= this.maxEntries) this.seen.clear();
+      this.seen.add(tokenHash);
+      return;
+    }
     this.entries.delete(tokenHash);
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
@@ -57,5 +69,6 @@ export class VerificationCache {
 
   clear(): void {
     this.entries.clear();
+    this.seen.clear();
   }
 }
