@@ -5,7 +5,7 @@
  * load generator (wrk, or the paced generator for fixed rates) and Redis to core 1: a generator
  * sharing the server's core measures itself.
  *   BENCH_QUICK=1      short phases (under two minutes in all)
- *   BENCH_SECONDS=N    seconds per measured phase (default 6, quick 2)
+ *   BENCH_SECONDS=N    seconds per measured phase (default 6, quick 1; fixed-rate phases 1.5 in quick)
  *   BENCH_RUNS=N       measured runs per row (default 3): the median and the spread are printed
  *   BENCH_CONNECTIONS  wrk connections (default 48)
  *   BENCH_PROFILE=1    also profile the broker on the fresh-token path and print where time went
@@ -29,8 +29,11 @@ import { runWrk, writeWrkScripts, wrkBinary } from './wrk.js';
 import { treeUsage, processTree } from './proc-stats.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 2 : 6));
-const WARMUP_SECONDS = QUICK ? 1 : 2;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 1 : 6));
+// Once per server: long enough for V8 to optimise the broker's (larger) hot path.
+const WARMUP_SECONDS = QUICK ? 1 : 3;
+/** Fixed-rate phases: latency and memory settle faster than a saturated run. */
+const PACED_SECONDS = QUICK ? 1.5 : SECONDS;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 48);
 const RSS_RATE = 1_000;
@@ -94,7 +97,7 @@ async function stop(s: ServerProcess): Promise<void> {
  * after the flush.
  */
 async function flush(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 300));
+  await new Promise((r) => setTimeout(r, 150));
   await flusher?.flushdb();
 }
 
@@ -196,21 +199,19 @@ async function compare(scenario: string, pairOf: { broker: ServerProcess; baseli
 }
 
 let pacedCursor = 0;
-/** Evenly paced open-loop phases at a fixed rate; the generator runs pinned to the load core. */
-async function paced(s: ServerProcess, rate: number, pool: readonly BenchRequest[], before?: () => Promise<void>): Promise<LoadResult> {
+/** One evenly paced open-loop phase at a fixed rate; the generator runs pinned to the load core. */
+async function paced(s: ServerProcess, rate: number, seconds: number, pool: readonly BenchRequest[], before?: () => Promise<void>): Promise<LoadResult> {
   const next = (): BenchRequest => pool[pacedCursor++ % pool.length] as BenchRequest;
   await before?.();
   pacedCursor = 0;
-  await runPaced(s.url, s.pid, next, { rate, seconds: WARMUP_SECONDS, connections: CONNECTIONS });
-  await before?.();
-  pacedCursor = 0;
-  return runPaced(s.url, s.pid, next, { rate, seconds: SECONDS, connections: CONNECTIONS });
+  return runPaced(s.url, s.pid, next, { rate, seconds, connections: CONNECTIONS });
 }
 
 async function pacedRuns(s: ServerProcess, label: string, rate: number, pool: readonly BenchRequest[], before?: () => Promise<void>): Promise<Runs> {
+  await paced(s, rate, WARMUP_SECONDS, pool, before);
   const results: LoadResult[] = [];
   for (let i = 0; i < RUNS; i += 1) {
-    const r = await paced(s, rate, pool, before);
+    const r = await paced(s, rate, PACED_SECONDS, pool, before);
     line(label, r, ' (paced)');
     results.push(r);
   }

@@ -97,7 +97,8 @@ interface WrkJson {
 /** One wrk run against `url`; CPU and peak RSS of the server tree `serverPid` from /proc. */
 export async function runWrk(url: string, serverPid: number, o: WrkOptions): Promise<LoadResult> {
   if (!wrkBinary) throw new Error('wrk not found: apt-get install wrk');
-  const argv = ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', '--timeout', '10s', '-s', o.script, url, '--', ...o.args];
+  // wrk takes whole seconds only.
+  const argv = ['-t1', `-c${o.connections}`, `-d${Math.max(1, Math.round(o.seconds))}s`, '--latency', '--timeout', '10s', '-s', o.script, url, '--', ...o.args];
   const [command, args] = o.cpus !== undefined && taskset ? [taskset, ['-c', o.cpus, wrkBinary, ...argv]] : [wrkBinary, argv];
   const sampler = sampleTree(serverPid);
   const startedAt = performance.now();
