@@ -294,7 +294,6 @@ async function main(): Promise<TargetLine[]> {
   let base = await baseline(true, jwksFile);
   await probeGet(b.url, pool[0] as BenchRequest);
   await probeGet(base.url, pool[1] as BenchRequest);
-  const idleRss = { broker: treeUsage(processTree(b.pid)).rssBytes, baseline: treeUsage(processTree(base.pid)).rssBytes };
   const freshRedis = await compare('GET fresh token, single use on Redis', { broker: b, baseline: base }, freshLoad);
   const auditLines = (await readFile(join(work, 'fresh-redis.log'), 'utf8')).split('\n').filter((l) => l.includes('"token issued"')).length;
   log(`  audit log: ${auditLines} "token issued" records written`);
@@ -304,9 +303,28 @@ async function main(): Promise<TargetLine[]> {
     pass: ratio(freshRedis.broker, freshRedis.baseline) >= 0.8,
   });
 
-  // [4] Memory at 1,000 req/s and [5] latency at 70 % of the baseline's peak, on the same two servers.
+  // Latency at 70 % of the baseline's peak on the same two servers (warm).
   const rate70 = Math.round(freshRedis.baseline.median.rps * 0.7);
-  log(`\n[2] GET fresh token at a fixed ${RSS_RATE} req/s (memory), same servers`);
+  log(`\n[2] GET fresh token at a fixed ${rate70} req/s (70 % of the baseline's peak), same servers`);
+  const at70Base = await pacedRuns(base, 'baseline', rate70, pool, flush);
+  const at70 = await pacedRuns(b, 'broker', rate70, pool, flush);
+  rows.push({ scenario: `GET fresh @${rate70} req/s (paced)`, server: 'broker', runs: at70 });
+  rows.push({ scenario: `GET fresh @${rate70} req/s (paced)`, server: 'baseline', runs: at70Base });
+  const p99 = (r: Runs): number => medianOf(r.results.map((x) => x.p99));
+  targets.push({
+    target: `p99 at 70 % of the baseline's peak ≤ 1.5× baseline p99`,
+    measured: `${p99(at70).toFixed(2)} ms vs ${p99(at70Base).toFixed(2)} ms = ${(p99(at70) / p99(at70Base)).toFixed(2)}× at ${rate70} req/s`,
+    pass: p99(at70) <= 1.5 * p99(at70Base) && at70.median.rps >= rate70 * 0.95,
+  });
+  await stop(b);
+  await stop(base);
+
+  // Memory at 1,000 req/s on servers that never ran saturated: a heap grown at full speed would
+  // be measured instead (V8 gives old-generation room back slowly). Same configuration as [1].
+  log(`\n[3] GET fresh token at a fixed ${RSS_RATE} req/s (memory), new servers, same configuration`);
+  b = await broker({ logLevel: 'info', redis: true, singleUse: true, spawn: audit('rss') }, policy.file);
+  base = await baseline(true, jwksFile);
+  const idleRss = { broker: treeUsage(processTree(b.pid)).rssBytes, baseline: treeUsage(processTree(base.pid)).rssBytes };
   const rssBroker = await pacedRuns(b, 'broker', RSS_RATE, pool, flush);
   const rssBase = await pacedRuns(base, 'baseline', RSS_RATE, pool, flush);
   rows.push({ scenario: `GET fresh @${RSS_RATE} req/s (paced)`, server: 'broker', runs: rssBroker });
@@ -318,17 +336,6 @@ async function main(): Promise<TargetLine[]> {
     pass: rssOf(rssBroker) <= 1.3 * rssOf(rssBase) && rssBroker.median.rps >= RSS_RATE * 0.95,
   });
 
-  log(`\n[3] GET fresh token at a fixed ${rate70} req/s (70 % of the baseline's peak), same servers`);
-  const at70Base = await pacedRuns(base, 'baseline', rate70, pool, flush);
-  const at70 = await pacedRuns(b, 'broker', rate70, pool, flush);
-  rows.push({ scenario: `GET fresh @${rate70} req/s (paced)`, server: 'broker', runs: at70 });
-  rows.push({ scenario: `GET fresh @${rate70} req/s (paced)`, server: 'baseline', runs: at70Base });
-  const p99 = (r: Runs): number => medianOf(r.results.map((x) => x.p99));
-  targets.push({
-    target: `p99 at 70 % of the baseline's peak ≤ 1.5× baseline p99`,
-    measured: `${p99(at70).toFixed(2)} ms vs ${p99(at70Base).toFixed(2)} ms = ${(p99(at70) / p99(at70Base)).toFixed(2)}× at ${rate70} req/s`,
-    pass: p99(at70) <= 1.5 * p99(at70Base) && at70.median.rps >= rate70 * 0.95,
-  });
   await stop(b);
   await stop(base);
 
