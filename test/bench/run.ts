@@ -5,7 +5,7 @@
  * load generator (wrk, or the paced generator for fixed rates) and Redis to core 1: a generator
  * sharing the server's core measures itself.
  *   BENCH_QUICK=1      short phases (under two minutes in all)
- *   BENCH_SECONDS=N    seconds per measured phase (default 6, quick 1; fixed-rate phases 1.5 in quick)
+ *   BENCH_SECONDS=N    seconds per measured phase (default 6; quick: 1, after a 2 s warm-up)
  *   BENCH_RUNS=N       measured runs per row (default 3): the median and the spread are printed
  *   BENCH_CONNECTIONS  wrk connections (default 48)
  *   BENCH_PROFILE=1    also profile the broker on the fresh-token path and print where time went
@@ -31,9 +31,10 @@ import { treeUsage, processTree } from './proc-stats.js';
 const QUICK = process.env.BENCH_QUICK === '1';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 1 : 6));
 // Once per server: long enough for V8 to optimise the broker's (larger) hot path.
-const WARMUP_SECONDS = QUICK ? 1 : 3;
+const WARMUP_SECONDS = QUICK ? 2 : 3;
 /** Fixed-rate phases: latency and memory settle faster than a saturated run. */
-const PACED_SECONDS = QUICK ? 1.5 : SECONDS;
+const PACED_SECONDS = QUICK ? 1 : SECONDS;
+const PACED_WARMUP_SECONDS = QUICK ? 0.5 : WARMUP_SECONDS;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 48);
 const RSS_RATE = 1_000;
@@ -74,7 +75,7 @@ async function broker(v: BrokerVariant, policyFile: string): Promise<ServerProce
   const s = await startBroker(
     (port) =>
       writeConfig(work, `broker-${port}.json`, brokerConfig(issuer, { port, dataDir, policyFile, ...config, ...(useRedis && redis ? { redisUrl: redis.url } : {}) })),
-    { cpus: SERVER_CPUS, ...spawn, ...(workers ? { workers } : {}) },
+    { cpus: SERVER_CPUS, ...spawn, ...(workers ? { workers, settleMs: QUICK ? 1_000 : 3_000 } : {}) },
   );
   servers.add(s);
   return s;
@@ -97,7 +98,7 @@ async function stop(s: ServerProcess): Promise<void> {
  * after the flush.
  */
 async function flush(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 150));
+  await new Promise((r) => setTimeout(r, 100));
   await flusher?.flushdb();
 }
 
@@ -208,7 +209,7 @@ async function paced(s: ServerProcess, rate: number, seconds: number, pool: read
 }
 
 async function pacedRuns(s: ServerProcess, label: string, rate: number, pool: readonly BenchRequest[], before?: () => Promise<void>): Promise<Runs> {
-  await paced(s, rate, WARMUP_SECONDS, pool, before);
+  await paced(s, rate, PACED_WARMUP_SECONDS, pool, before);
   const results: LoadResult[] = [];
   for (let i = 0; i < RUNS; i += 1) {
     const r = await paced(s, rate, PACED_SECONDS, pool, before);

@@ -6,7 +6,7 @@
  * TypeScript loader would add its transpiler thread and memory to the measured process.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { transformSync } from 'esbuild';
@@ -44,11 +44,24 @@ const BASELINE_JS = join(ROOT, 'node_modules/.cache/portcullis-bench/baseline-se
 
 /** Builds the broker (`npm run build`) and transpiles the baseline server. */
 export function prepareServers(): void {
-  execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (!builtIsCurrent()) execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   const source = readFileSync(join(ROOT, 'test/bench/baseline-server.ts'), 'utf8');
   const { code } = transformSync(source, { loader: 'ts', format: 'esm', target: 'node20' });
   mkdirSync(join(BASELINE_JS, '..'), { recursive: true });
   writeFileSync(BASELINE_JS, code);
+}
+
+/** dist/ is newer than every file under src/ (a build takes ~10 s of a two-minute quick run). */
+function builtIsCurrent(): boolean {
+  let built: number;
+  try {
+    built = statSync(BROKER_MAIN).mtimeMs;
+  } catch {
+    return false;
+  }
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
+  return newest(join(ROOT, 'src')) < built;
 }
 
 function nodeCommand(script: string, scriptArgs: string[], o: SpawnOptions): { command: string; args: string[] } {
@@ -114,7 +127,7 @@ async function start(label: string, port: number, script: string, args: string[]
 /** `portcullis serve -c <config>`; `configFor(port)` writes the configuration for that port. */
 export async function startBroker(
   configFor: (port: number) => Promise<string>,
-  o: SpawnOptions & { workers?: number } = {},
+  o: SpawnOptions & { workers?: number; settleMs?: number } = {},
 ): Promise<ServerProcess> {
   const workers = o.workers ?? 1;
   const port = await freePort();
@@ -122,7 +135,7 @@ export async function startBroker(
   const args = ['serve', '-c', configFile, ...(workers > 1 ? ['--workers', String(workers)] : [])];
   const server = await start(workers > 1 ? `broker ×${workers}` : 'broker', port, BROKER_MAIN, args, o);
   // /healthz answers as soon as one worker listens; give the others time to warm their JWKS too.
-  if (workers > 1) await new Promise((r) => setTimeout(r, 3_000));
+  if (workers > 1) await new Promise((r) => setTimeout(r, o.settleMs ?? 3_000));
   return server;
 }
 
