@@ -23,14 +23,19 @@ done = function(summary, latency, requests)
 end
 `;
 
-/** GET requests from a file of `path<TAB>authorization` lines, in order, wrapping round. */
-const CYCLE = `
+/**
+ * Pre-formatted requests, one per line of a file, sent in order and wrapping round. `parse`
+ * is the Lua body that turns `line` into a request: a GET from `path<TAB>authorization`, or
+ * POST /token with a form body (refresh grants without rotation, the default: docker and
+ * skopeo keep the first refresh token).
+ */
+const cycle = (parse: string): string => `
 local reqs, n, i = {}, 0, 0
+local form = { ["Content-Type"] = "application/x-www-form-urlencoded" }
 init = function(args)
   for line in io.lines(args[1]) do
-    local path, auth = line:match("^([^\\t]*)\\t(.*)$")
     n = n + 1
-    reqs[n] = wrk.format("GET", path, { ["Authorization"] = auth })
+    ${parse}
   end
 end
 request = function()
@@ -40,25 +45,9 @@ request = function()
 end
 ${REPORT}`;
 
-/**
- * POST /token with form bodies from a file (one per line), in order, wrapping round: refresh
- * grants without rotation (the default; docker and skopeo keep the first refresh token).
- */
-const FORMS = `
-local reqs, n, i = {}, 0, 0
-init = function(args)
-  local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
-  for line in io.lines(args[1]) do
-    n = n + 1
-    reqs[n] = wrk.format("POST", "/token", headers, line)
-  end
-end
-request = function()
-  i = i + 1
-  if i > n then i = 1 end
-  return reqs[i]
-end
-${REPORT}`;
+const GET = cycle(`local path, auth = line:match("^([^\\t]*)\\t(.*)$")
+    reqs[n] = wrk.format("GET", path, { ["Authorization"] = auth })`);
+const POST = cycle(`reqs[n] = wrk.format("POST", "/token", form, line)`);
 
 export interface WrkScripts {
   /** GET: args = [file of path<TAB>authorization lines]. */
@@ -70,8 +59,8 @@ export interface WrkScripts {
 export async function writeWrkScripts(dir: string): Promise<WrkScripts> {
   const get = join(dir, 'get.lua');
   const post = join(dir, 'post.lua');
-  await writeFile(get, CYCLE);
-  await writeFile(post, FORMS);
+  await writeFile(get, GET);
+  await writeFile(post, POST);
   return { get, post };
 }
 
