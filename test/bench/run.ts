@@ -344,6 +344,7 @@ async function main(): Promise<TargetLine[]> {
   log('\n[4] GET /token, fresh ID token per request, memory store, no single use (broker: audit log on, metrics on)');
   b = await broker({ logLevel: 'info', spawn: audit('fresh-memory') }, policy.file);
   base = await baseline(false, jwksFile);
+  for (const s of [b, base]) await probeGet(s.url, pool[0] as BenchRequest);
   const freshMem = await compare('GET fresh token, no single use', { broker: b, baseline: base }, freshLoad);
   targets.push({
     target: 'fresh-token GET, no single use ≥ 0.8× baseline',
@@ -417,6 +418,7 @@ async function main(): Promise<TargetLine[]> {
       .filter((pid) => pid !== two.pid)
       .forEach((pid, i) => pin(pid, String(i % CORES)));
     pin(redis.pid(), '0,1');
+    for (const [i, s] of [one, two].entries()) await probeGet(s.url, pool[i] as BenchRequest);
     for (const s of [one, two]) await wrk(s, freshLoad, WARMUP_SECONDS);
     const r1: LoadResult[] = [];
     const r2: LoadResult[] = [];
