@@ -8,6 +8,7 @@
  * young generation: caching those only grows the heap and the garbage collector's work. A token
  * that does come back costs one more verification, then none.
  */
+import { AdmittedLru } from '../lib/index.js';
 import type { Identity } from './types.js';
 
 export const DEFAULT_CACHE_ENTRIES = 10_000;
@@ -22,9 +23,7 @@ interface Entry {
 export type CacheAdmission = (identity: Identity) => boolean;
 
 export class VerificationCache {
-  private readonly entries = new Map<string, Entry>();
-  /** Hashes verified once and not (yet) admitted; bounded like the entries, emptied when full. */
-  private readonly seen = new Set<string>();
+  private readonly entries: AdmittedLru<Entry>;
 
   /**
    * `admit` leaves out identities that cannot come back usefully, such as single-use ID tokens
@@ -35,7 +34,7 @@ export class VerificationCache {
     readonly maxEntries: number = DEFAULT_CACHE_ENTRIES,
     private readonly admit: CacheAdmission = () => true,
   ) {
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
+    this.entries = new AdmittedLru(maxEntries);
   }
 
   get size(): number {
@@ -45,30 +44,16 @@ export class VerificationCache {
   get(tokenHash: string, nowSeconds: number): Identity | undefined {
     const entry = this.entries.get(tokenHash);
     if (entry === undefined) return undefined;
+    if (nowSeconds < entry.validUntil) return entry.identity;
     this.entries.delete(tokenHash);
-    if (nowSeconds >= entry.validUntil) return undefined;
-    // Re-insert to mark as most recently used.
-    this.entries.set(tokenHash, entry);
-    return entry.identity;
+    return undefined;
   }
 
   set(tokenHash: string, identity: Identity, validUntil: number): void {
-    if (!this.admit(identity)) return;
-    if (!this.entries.has(tokenHash) && !this.seen.delete(tokenHash)) {
-      if (this.seen.size >= this.maxEntries) this.seen.clear();
-      this.seen.add(tokenHash);
-      return;
-    }
-    this.entries.delete(tokenHash);
-    if (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
-    this.entries.set(tokenHash, { identity, validUntil });
+    if (this.admit(identity)) this.entries.set(tokenHash, { identity, validUntil });
   }
 
   clear(): void {
     this.entries.clear();
-    this.seen.clear();
   }
 }

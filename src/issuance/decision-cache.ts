@@ -14,7 +14,7 @@
  * nobody asks for again, and every one of them outlives the young generation (GC work, memory).
  */
 import type { Decision, Policy } from '../policy/index.js';
-import { deepFreeze } from '../lib/index.js';
+import { AdmittedLru, deepFreeze } from '../lib/index.js';
 
 export const DEFAULT_DECISION_CACHE_ENTRIES = 4096;
 
@@ -26,13 +26,11 @@ export interface CachedDecision {
 }
 
 export class DecisionCache {
-  private entries = new Map<string, CachedDecision>();
-  /** Keys seen once since the policy was loaded; bounded like the entries, emptied when full. */
-  private seen = new Set<string>();
+  private readonly entries: AdmittedLru<CachedDecision>;
   private policy: Policy | undefined;
 
   constructor(readonly maxEntries: number = DEFAULT_DECISION_CACHE_ENTRIES) {
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
+    this.entries = new AdmittedLru(maxEntries);
   }
 
   get size(): number {
@@ -45,37 +43,19 @@ export class DecisionCache {
   }
 
   get(policy: Policy, key: string): CachedDecision | undefined {
-    if (policy !== this.policy) return undefined;
-    const hit = this.entries.get(key);
-    if (hit === undefined) return undefined;
-    // Most recently used last, so eviction takes the oldest.
-    this.entries.delete(key);
-    this.entries.set(key, hit);
-    return hit;
+    return policy === this.policy ? this.entries.get(key) : undefined;
   }
 
   set(policy: Policy, key: string, value: CachedDecision): void {
     if (policy !== this.policy) {
-      this.entries = new Map();
-      this.seen = new Set();
+      this.entries.clear();
       this.policy = policy;
-    }
-    if (!this.seen.delete(key)) {
-      if (this.seen.size >= this.maxEntries) this.seen.clear();
-      this.seen.add(key);
-      return;
-    }
-    if (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
     }
     this.entries.set(key, deepFreeze(value));
   }
 
   clear(): void {
-    this.entries = new Map();
-    this.seen = new Set();
+    this.entries.clear();
     this.policy = undefined;
   }
 }
-

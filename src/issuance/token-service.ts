@@ -280,7 +280,7 @@ export class TokenService {
 
 function decisionKey(source: Source, identity: Identity, session: string | undefined, service: string, scopes: readonly string[], clientIp: string | undefined): string | undefined {
   if (source === 'id_token') return DecisionCache.key(identity.tokenHash, service, scopes, clientIp);
-  // A session id cannot collide with a token hash: it is not 43 base64url characters alone.
+  // The prefix keeps a session id from ever reading as a token hash.
   if (source === 'refresh' && session !== undefined) return DecisionCache.key(`session:${session}`, service, scopes, clientIp);
   return undefined;
 }

@@ -4,3 +4,4 @@ export { randomId } from './random-id.js';
 export { parseIpAddress, parseIpRange, inIpRange, type IpAddress, type IpRange } from './ip-address.js';
 export { deepFreeze } from './deep-freeze.js';
 export { sha256Base64url } from './sha256.js';
+export { AdmittedLru } from './admitted-lru.js';

@@ -8,6 +8,8 @@ import { deepFreeze } from '../lib/index.js';
 
 /** Leaves room under the store's 64 KiB value limit for the record's other fields. */
 export const MAX_RECORD_BYTES = 60_000;
+/** Parsed session records kept for their exact stored text; emptied when full. */
+const MAX_PARSED_RECORDS = 4096;
 
 export type NewSession = Omit<SessionRecord, 'v' | 'id' | 'createdAt' | 'expiresAt' | 'generation'> & {
   readonly lifetimeSec: number;
@@ -50,9 +52,6 @@ export interface RefreshTokenOptions {
  * exists. A token written before the marker is in the session's index by then, so
  * the revocation's listing finds and deletes it.
  */
-/** Parsed session records kept for their exact stored text; emptied when full. */
-const MAX_PARSED_RECORDS = 4096;
-
 export class RefreshTokens {
   private readonly parsed = new Map<string, { readonly raw: string; readonly session: SessionRecord }>();
 
@@ -223,4 +222,3 @@ function ttlOf(session: SessionRecord, now: number): number {
   if (ttl <= 0) throw new SessionError('invalid_grant', 'session lifetime is zero');
   return ttl;
 }
-
