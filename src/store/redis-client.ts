@@ -110,13 +110,9 @@ export function createRedisClient(config: RedisStoreConfig): { client: RedisClie
     connectTimeout,
     retryStrategy,
     lazyConnect: false,
-    // On: commands issued in the same tick by concurrent requests share one socket write.
-    // Measured both ways (test/bench, fresh tokens with single use on Redis): at saturation it
-    // saves 15-20 % of the broker's CPU per request (one write syscall per batch instead of per
-    // command); at a steady 1,000 req/s its Pipeline objects, one per batch, push about 3 MB/s
-    // into the old generation, so the heap is some tens of MB larger between full collections.
-    // Throughput under load is the better half of that trade for a token server.
-    enableAutoPipelining: true,
+    // Off for one connection (standalone, Sentinel): RedisStore corks the socket instead
+    // (write-coalescer.ts says why). A cluster keeps it: its commands go to many connections.
+    enableAutoPipelining: false,
   };
 
   if (mode === 'cluster') {

@@ -5,7 +5,9 @@ import { StoreError, StoreUnavailableError } from './errors.js';
 import { keyLayout } from './keys.js';
 import type { KeyLayout } from './keys.js';
 import { adaptRateLimiter, checkRateLimiterOptions } from './rate-limiter.js';
+import { Redis } from 'ioredis';
 import { createRedisClient } from './redis-client.js';
+import { WriteCoalescer } from './write-coalescer.js';
 import type { RedisClient, RedisMode } from './redis-client.js';
 import { INDEX_ADD, INDEX_MEMBERS, PUT_WITH_INDEXES, SWAP, TAKE } from './redis-scripts.js';
 import type {
@@ -60,6 +62,8 @@ export class RedisStore implements Store {
   private readonly scripts: ScriptCommands;
   private readonly keys: KeyLayout;
   private readonly deadlineMs: number;
+  /** One connection (standalone, Sentinel): concurrent commands share a socket write. */
+  private readonly coalescer: WriteCoalescer | undefined;
   private readonly onStateChange: RedisStoreConfig['onStateChange'];
   private closed = false;
   private lastError: Error | undefined;
@@ -71,6 +75,7 @@ export class RedisStore implements Store {
     const { client, mode } = createRedisClient(config);
     this.client = client;
     this.mode = mode;
+    this.coalescer = client instanceof Redis ? new WriteCoalescer(() => (client.status === 'ready' ? client.stream : undefined)) : undefined;
     this.deadlineMs = (config.commandTimeoutMs ?? 500) + DEADLINE_SLACK_MS;
     this.onStateChange = config.onStateChange;
 
@@ -299,6 +304,7 @@ export class RedisStore implements Store {
   /** Run one backend operation under the deadline, translating every failure into a StoreError. */
   private async run<T>(op: string, fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new StoreUnavailableError('store is closed');
+    this.coalescer?.hold();
     try {
       return await withDeadline(fn(), this.deadlineMs, op);
     } catch (err) {
