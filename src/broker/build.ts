@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type Koa from 'koa';
 import type { Config, LoadedConfig } from '../config/index.js';
 import { ConfigError } from '../config/index.js';
@@ -7,7 +7,7 @@ import { DevIssuer, devIssuerConfig, EXAMPLE_POLICY } from '../dev/index.js';
 import { PolicyHolder, loadPolicyFile, type CompiledPolicy } from '../policy/index.js';
 import type { KeyRing } from '../keys/index.js';
 import { TokenService } from '../issuance/token-service.js';
-import { answerClientError, createApp, createOperatorApp, type ReadinessReport } from '../http/index.js';
+import { answerClientError, createHttpHandler, createOperatorApp, type ReadinessReport } from '../http/index.js';
 import { logOutputStats, type Logger } from '../observability/index.js';
 import { loadKeyRing } from './keys.js';
 import { readSecret } from '../config/index.js';
@@ -182,7 +182,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
     return { ok: health.ok, checks: { store: { ok: health.ok, detail } } };
   };
   const operatorListener = config.server.operator;
-  const app = createApp({
+  const http = createHttpHandler({
     tokens,
     jwks: () => keyRing.jwks(),
     logger,
@@ -259,7 +259,7 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
   };
   return {
     config,
-    app,
+    app: http.app,
     keyRing,
     verifier,
     publicUrl,
@@ -282,10 +282,10 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
       if (holder && config.policy.watch) unwatch = await holder.watch();
       // Serve even while Redis is down: paths that need it answer 503 until it is back (docs/sessions.md).
       await store.waitUntilReady(2_000).catch(() => logger.warn({ store: store.kind }, 'store not ready yet; session paths answer 503 until it is'));
-      server = await serve(app, config.server.port, config.server.host, config.server.maxHeaderBytes);
+      server = await serve(http.listener, config.server.port, config.server.host, config.server.maxHeaderBytes);
       if (operatorListener !== undefined) {
         const operatorApp = createOperatorApp({ logger, readiness, ...operatorDeps });
-        operatorServer = await serve(operatorApp, operatorListener.port, operatorListener.host, config.server.maxHeaderBytes);
+        operatorServer = await serve(operatorApp.callback(), operatorListener.port, operatorListener.host, config.server.maxHeaderBytes);
       }
       graceful = new GracefulServer(server);
       return server;
@@ -300,11 +300,11 @@ export async function buildBroker(loaded: LoadedConfig, options: BuildOptions): 
 }
 
 /**
- * An http server for `app` with a deliberate head-size limit; requests Node refuses
- * before Koa sees them are answered in the registry error format.
+ * An http server for `listener` with a deliberate head-size limit; requests Node refuses
+ * before any handler sees them are answered in the registry error format.
  */
-async function serve(app: Koa, port: number, host: string, maxHeaderBytes: number): Promise<Server> {
-  const server = createServer({ maxHeaderSize: maxHeaderBytes }, app.callback());
+async function serve(listener: RequestListener, port: number, host: string, maxHeaderBytes: number): Promise<Server> {
+  const server = createServer({ maxHeaderSize: maxHeaderBytes }, listener);
   server.on('clientError', (err: Error & { code?: string }, socket) => answerClientError(err, socket, maxHeaderBytes));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

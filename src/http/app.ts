@@ -1,15 +1,15 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { Logger } from '../observability/logger.js';
-import type { AuditRecord, TokenRequest, TokenService } from '../issuance/index.js';
-import { HttpError, answerFor, errorMiddleware, respondWithError } from './errors.js';
+import type { RequestListener } from 'node:http';
+import type { TokenService } from '../issuance/index.js';
+import { HttpError, errorMiddleware } from './errors.js';
 import { requestTargetGuard } from './request-target.js';
 import { clientIpResolver, type TrustedProxies } from './client-ip.js';
-import { parseGetRequest, parsePostRequest } from './token-request.js';
+import { createTokenEndpoint } from './token-endpoint.js';
 import { mountAdminSessions, type AdminSessionsDeps } from './admin-sessions.js';
 import { mountAdminExplain, type AdminExplainDeps } from './admin-explain.js';
-import { NO_ISSUER, refusalReason, type Metrics, type RefusalReason } from '../observability/index.js';
-import { PortcullisError } from '../lib/index.js';
+import type { Metrics } from '../observability/index.js';
 import { mountLogin, type LoginRoutesDeps } from './login-routes.js';
 
 export interface DevIssuerRoutes {
@@ -108,66 +108,31 @@ export function createOperatorApp(deps: OperatorDeps): Koa {
   return app;
 }
 
-/** The bounded refusal reason of a failed token request, for metrics. */
-function reasonOf(err: unknown): RefusalReason {
-  return err instanceof PortcullisError ? refusalReason(err.code, err.detail?.reason) : 'internal';
+/** The public listener: /token on node:http first (token-endpoint.ts says why), the Koa app for the rest. */
+export interface HttpHandler {
+  readonly app: Koa;
+  readonly listener: RequestListener;
 }
 
 /** The HTTP surface. Handlers only translate between HTTP and the services. */
 export function createApp(deps: AppDeps): Koa {
+  return createHttpHandler(deps).app;
+}
+
+export function createHttpHandler(deps: AppDeps): HttpHandler {
   // Koa's own proxy support takes the leftmost X-Forwarded-For entry, which the client writes.
   const app = new Koa({ proxy: false });
   const clientIp = clientIpResolver(deps.trustedProxies);
   const router = new Router();
-  const metrics = deps.metrics;
-  // An audit record never holds a credential (AuditRecord says why), so the redaction that
-  // guards every other line is skipped for it: about 2 µs per token request.
-  const auditLog = deps.logger.child({}, { redact: { paths: [] } });
-  const audit = (record: AuditRecord, status: number, started: bigint, err?: unknown): void => {
-    // `refusal` is the bounded reason code: the same value as the metrics' reason label.
-    const refusal = record.outcome === 'refused' ? reasonOf(err) : undefined;
-    auditLog.info(refusal ? { audit: record, refusal } : { audit: record }, record.outcome === 'issued' ? 'token issued' : 'token refused');
-    if (metrics) {
-      metrics.recordTokenRequest({
-        outcome: record.outcome,
-        grant: record.grant ?? 'unknown',
-        status,
-        issuer: record.issuerId ?? NO_ISSUER,
-        ...(refusal ? { reason: refusal } : {}),
-        deniedScopes: record.denied?.length ?? 0,
-        seconds: Number(process.hrtime.bigint() - started) / 1e9,
-      });
-    }
-  };
+  const tokenEndpoint = createTokenEndpoint({ tokens: deps.tokens, logger: deps.logger, metrics: deps.metrics, clientIp });
 
-  const token = async (ctx: Koa.Context, parse: () => Promise<TokenRequest> | TokenRequest) => {
-    const started = process.hrtime.bigint();
-    ctx.set('Cache-Control', 'no-store');
-    ctx.set('Pragma', 'no-cache');
-    let request: TokenRequest;
-    try {
-      request = await parse();
-    } catch (err) {
-      // Refused at the edge: audited without a decision id, answered by the error middleware.
-      const answer = answerFor(err);
-      if (answer !== undefined) audit({ decision: '-', outcome: 'refused', reason: (err as Error).message, clientIp: ctx.ip }, answer.status, started, err);
-      throw err;
-    }
-    const outcome = await deps.tokens.issue(request);
-    ctx.set('X-Portcullis-Decision', outcome.audit.decision);
-    if (outcome.ok) {
-      audit(outcome.audit, 200, started);
-      ctx.body = outcome.body;
-      return;
-    }
-    const answer = answerFor(outcome.error);
-    if (answer === undefined) throw outcome.error;
-    audit(outcome.audit, answer.status, started, outcome.error);
-    respondWithError(ctx, outcome.error, answer);
+  // Targets the fast path leaves to Koa (absolute form, reduced by the guard) reach the same endpoint.
+  const token = (ctx: Koa.Context): Promise<void> => {
+    ctx.respond = false;
+    return tokenEndpoint.serve(ctx.req, ctx.res, ctx.ip);
   };
-
-  router.get('/token', (ctx) => token(ctx, () => parseGetRequest(ctx, ctx.ip)));
-  router.post('/token', (ctx) => token(ctx, () => parsePostRequest(ctx, ctx.ip)));
+  router.get('/token', token);
+  router.post('/token', token);
 
   router.get('/.well-known/jwks.json', (ctx) => {
     ctx.set('Cache-Control', 'public, max-age=300');
@@ -194,5 +159,11 @@ export function createApp(deps: AppDeps): Koa {
     await next();
   });
   notFound(app, router);
-  return app;
+  const koa = app.callback();
+  return {
+    app,
+    listener: (req, res) => {
+      if (!tokenEndpoint.tryServe(req, res)) void koa(req, res);
+    },
+  };
 }

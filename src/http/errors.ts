@@ -15,7 +15,7 @@ export class HttpError extends PortcullisError<HttpErrorCode> {
 /** Every code that can reach a response. */
 type AnsweredCode = HttpErrorCode | IssuanceErrorCode | SessionErrorCode | 'invalid_scope';
 
-interface Answer {
+export interface Answer {
   readonly status: number;
   readonly wire: RegistryErrorCode;
   /** Seconds for Retry-After (429 and 503). */

@@ -40,7 +40,11 @@ export function originForm(target: string | undefined): string | undefined {
  * with `x?scope=…#` and so add parameters no proxy or WAF ever saw in the query.
  */
 export function queryOf(ctx: Context): URLSearchParams {
-  const target = ctx.req.url ?? '';
+  return queryOfTarget(ctx.req.url ?? '');
+}
+
+/** Query parameters of an origin-form request target (`/path?query`). */
+export function queryOfTarget(target: string): URLSearchParams {
   const q = target.indexOf('?');
   return new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
 }

@@ -1,4 +1,4 @@
-import type { Context } from 'koa';
+import type { IncomingMessage } from 'node:http';
 import getRawBody from 'raw-body';
 import {
   REQUESTED_TOKEN_TYPES,
@@ -12,7 +12,7 @@ import {
   type TokenRequest,
 } from '../issuance/index.js';
 import { HttpError, badRequest } from './errors.js';
-import { queryOf } from './request-target.js';
+import { queryOfTarget } from './request-target.js';
 
 export const MAX_FORM_BYTES = 64 * 1024;
 const MAX_FIELD = 16 * 1024;
@@ -94,8 +94,9 @@ function scopesOf(params: URLSearchParams): string[] {
   return scopes;
 }
 
-export function parseGetRequest(ctx: Context, clientIp: string): GetTokenRequest {
-  const params = queryOf(ctx);
+/** A GET /token: `target` is the request target in origin form, `authorization` its header. */
+export function parseGetRequest(target: string, authorization: string | undefined, clientIp: string): GetTokenRequest {
+  const params = queryOfTarget(target);
   const f = validated(params);
   return {
     method: 'GET',
@@ -104,7 +105,7 @@ export function parseGetRequest(ctx: Context, clientIp: string): GetTokenRequest
     ...(f.account !== undefined ? { account: f.account } : {}),
     ...(f.client_id !== undefined ? { clientId: f.client_id } : {}),
     offline: f.offline_token === 'true',
-    credential: parseBasicAuth(ctx.get('authorization') || undefined),
+    credential: parseBasicAuth(authorization),
     clientIp,
   };
 }
@@ -115,13 +116,14 @@ export function isFormBody(contentType: string): boolean {
   return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === 'application/x-www-form-urlencoded';
 }
 
-export async function parsePostRequest(ctx: Context, clientIp: string): Promise<TokenRequest> {
-  if (!isFormBody(ctx.get('content-type'))) {
+/** A POST /token: the form is read from `req`; `target` is its request target in origin form. */
+export async function parsePostRequest(req: IncomingMessage, target: string, clientIp: string): Promise<TokenRequest> {
+  if (!isFormBody(req.headers['content-type'] ?? '')) {
     throw new HttpError('unsupported_media_type', 'POST /token takes an application/x-www-form-urlencoded body');
   }
   let text: string;
   try {
-    text = await getRawBody(ctx.req, { limit: MAX_FORM_BYTES, encoding: 'utf8', length: ctx.get('content-length') || undefined });
+    text = await getRawBody(req, { limit: MAX_FORM_BYTES, encoding: 'utf8', length: req.headers['content-length'] || undefined });
   } catch (err) {
     const type = (err as { type?: string }).type;
     if (type === 'entity.too.large') throw new HttpError('payload_too_large', `form body larger than ${MAX_FORM_BYTES} bytes`);
@@ -131,7 +133,7 @@ export async function parsePostRequest(ctx: Context, clientIp: string): Promise<
   const form = new URLSearchParams(text);
   // c/image copies realm query parameters into the body; accept them from either place,
   // except credentials: proxies and access logs record URLs.
-  const query = queryOf(ctx);
+  const query = queryOfTarget(target);
   for (const name of BODY_ONLY) {
     if (query.has(name)) throw badRequest(`"${name}" must be sent in the form body, never in the URL`);
   }
@@ -153,7 +155,7 @@ export async function parsePostRequest(ctx: Context, clientIp: string): Promise<
   switch (grantType) {
     case 'password': {
       const credential: Credential =
-        f.password !== undefined ? { kind: 'password', username: f.username ?? '', password: f.password } : parseBasicAuth(ctx.get('authorization') || undefined);
+        f.password !== undefined ? { kind: 'password', username: f.username ?? '', password: f.password } : parseBasicAuth(req.headers.authorization || undefined);
       if (credential.kind !== 'password') throw badRequest('grant_type=password needs "username" and "password"');
       return { ...common, grantType, offline: f.access_type === 'offline', credential };
     }

@@ -74,7 +74,7 @@ describe('parameters come from the request target only', () => {
     // A bare Koa app with only the parser: what it reads is what the handler would use.
     const app = new Koa();
     app.use((ctx) => {
-      const r = parseGetRequest(ctx, '127.0.0.1');
+      const r = parseGetRequest(ctx.req.url ?? '', ctx.get('authorization') || undefined, '127.0.0.1');
       ctx.body = { service: r.service, scopes: r.scopes, offline: r.offline };
     });
     const server: Server = await new Promise((resolve) => {
