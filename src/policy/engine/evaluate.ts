@@ -4,6 +4,7 @@ import type { Check, EvalContext } from './context.js';
 import { issuerCandidates, mergeByIndex } from './issuer-index.js';
 import { denyCandidates } from './deny-index.js';
 import type { Decision, PolicyRequest } from './types.js';
+import type { RepositoryMatcher } from './template.js';
 
 /**
  * Evaluation: union of the matching allow rules minus the matching deny rules
@@ -168,16 +169,17 @@ function applyGrant(
     return;
   }
   if (!anyNameHasPrefix(grant, resources)) return;
-  const tests: ((name: string) => boolean)[] = [];
-  for (const m of grant.matchers) {
-    // A deny's placeholder that cannot bind stands for `*`: the deny still applies.
-    const t = rule.effect === 'deny' ? m.bindDeny(ctx.claims) : m.bind(ctx.claims);
-    if (t !== undefined) tests.push(t);
-  }
-  if (tests.length === 0) return;
+  // A deny's placeholder that cannot bind stands for `*`: the deny still applies.
+  const forDeny = rule.effect === 'deny';
+  const matchers = grant.matchers;
   for (const r of resources) {
     if (r.scope.type !== 'repository') continue;
-    if (tests.some((t) => t(r.scope.name))) record(rule, r, actions, rt);
+    for (let i = 0; i < matchers.length; i++) {
+      if ((matchers[i] as RepositoryMatcher).matches(ctx.claims, r.scope.name, forDeny)) {
+        record(rule, r, actions, rt);
+        break;
+      }
+    }
   }
 }
 
@@ -241,7 +243,10 @@ const NO_ACTIONS: readonly string[] = [];
  * anything; otherwise the explicit list. Returns the actions written into the
  * token and the concrete actions they stand for (for `matchedRules`).
  */
-function grantFor(scope: ResourceScope, allowed: ReadonlySet<string>, denied: ReadonlySet<string>): { actions: string[]; covers: readonly string[] } {
+/** Which actions a resource's rules allowed or denied: the keys of its allow and deny maps. */
+type ActionSet = { has(action: string): boolean; readonly size: number };
+
+function grantFor(scope: ResourceScope, allowed: ActionSet, denied: ActionSet): { actions: string[]; covers: readonly string[] } {
   const known = grantable(scope);
   const allowAll = allowed.has(ALL);
   const denyAll = denied.has(ALL);
@@ -255,12 +260,11 @@ function grantFor(scope: ResourceScope, allowed: ReadonlySet<string>, denied: Re
   return { actions, covers: actions };
 }
 
-const NOTHING: ReadonlySet<string> = new Set();
+const NOTHING: ActionSet = new Set<string>();
 
 function resolveResource(r: ResourceState, contributors: Set<CompiledRule>): AccessEntry {
   const { scope, allow, deny } = r;
-  const allowed = new Set(allow.keys());
-  const { actions, covers } = grantFor(scope, allowed, new Set(deny.keys()));
+  const { actions, covers } = grantFor(scope, allow, deny);
 
   // Allow rules count when an action they allowed is in the result (also when it is written `*`).
   for (const a of covers) {
@@ -269,7 +273,7 @@ function resolveResource(r: ResourceState, contributors: Set<CompiledRule>): Acc
   }
   // Deny rules count when they removed an action the request would otherwise have received.
   if (deny.size > 0) {
-    const wouldHave = grantFor(scope, allowed, NOTHING).covers;
+    const wouldHave = grantFor(scope, allow, NOTHING).covers;
     if (wouldHave.length > 0) {
       for (const [d, rules] of deny) {
         if (d === ALL || wouldHave.includes(d)) for (const rule of rules) contributors.add(rule);

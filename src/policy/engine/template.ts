@@ -29,6 +29,11 @@ export interface RepositoryMatcher {
   bind(claims: Readonly<Record<string, unknown>> | undefined): NameTest | undefined;
   /** Substitutes the claims; a value that cannot bind stands for `*` (deny rules). */
   bindDeny(claims: Readonly<Record<string, unknown>> | undefined): NameTest;
+  /**
+   * `bind(claims)?.(name) ?? false`, or `bindDeny(claims)(name)` when `forDeny`: the same answer
+   * without building a matcher for the common shapes (this runs for every grant on every request).
+   */
+  matches(claims: Readonly<Record<string, unknown>> | undefined, name: string, forDeny: boolean): boolean;
 }
 
 const PLACEHOLDER_RE = /\$\{([^}]*)\}/g;
@@ -53,7 +58,7 @@ export function compileRepositoryPattern(pattern: string): RepositoryMatcher {
 
   if (claimPaths.length === 0) {
     const test = hasGlob(pattern) ? matcherFromTokens(globTokens(pattern)) : (name: string) => name === pattern;
-    return { pattern, literalPrefix, claimPaths, bind: () => test, bindDeny: () => test };
+    return { pattern, literalPrefix, claimPaths, bind: () => test, bindDeny: () => test, matches: (_claims, name) => test(name) };
   }
 
   // A matcher per combination of spliced values; bounded, because values come from tokens. Created on first use.
@@ -79,21 +84,37 @@ export function compileRepositoryPattern(pattern: string): RepositoryMatcher {
   };
 
   const fast = prefixTemplate(parts);
-  return {
+  const matcher: RepositoryMatcher = {
     pattern,
     literalPrefix,
     claimPaths,
     bind(claims) {
       const values = boundValues(claims, claimPaths);
       if (values.includes(undefined)) return undefined;
-      return fast === undefined ? spliced(values) : fast(values as string[]);
+      return fast === undefined ? spliced(values) : fast.bind(values as string[]);
     },
     bindDeny(claims) {
       const values = boundValues(claims, claimPaths);
-      if (fast !== undefined && !values.includes(undefined)) return fast(values as string[]);
+      if (fast !== undefined && !values.includes(undefined)) return fast.bind(values as string[]);
       return spliced(values);
     },
+    matches(claims, name, forDeny) {
+      const verdict = fast === undefined ? UNBOUND : fast.matches(claims, name);
+      if (verdict !== UNBOUND) return verdict;
+      if (forDeny) return matcher.bindDeny(claims)(name);
+      return matcher.bind(claims)?.(name) ?? false;
+    },
   };
+  return matcher;
+}
+
+/** A placeholder had no usable value: the caller decides what that means (allow and deny differ). */
+const UNBOUND = Symbol('unbound');
+
+interface PrefixTemplate {
+  bind(values: readonly string[]): NameTest;
+  /** Matches `name` part by part as the claims are read; UNBOUND when a placeholder has no usable value. */
+  matches(claims: Readonly<Record<string, unknown>> | undefined, name: string): boolean | typeof UNBOUND;
 }
 
 /**
@@ -102,7 +123,7 @@ export function compileRepositoryPattern(pattern: string): RepositoryMatcher {
  * tail glob compiles once: no matcher per distinct claim value (a fleet has
  * thousands of repository ids, which would thrash a cache).
  */
-function prefixTemplate(parts: readonly Part[]): ((values: readonly string[]) => NameTest) | undefined {
+function prefixTemplate(parts: readonly Part[]): PrefixTemplate | undefined {
   let last = -1;
   for (let n = 0; n < parts.length; n++) if ((parts[n] as Part).kind === 'claim') last = n;
   const head = parts.slice(0, last + 1);
@@ -112,15 +133,32 @@ function prefixTemplate(parts: readonly Part[]): ((values: readonly string[]) =>
     .map((p) => (p.kind === 'glob' ? p.source : ''))
     .join('');
   const tailTest = hasGlob(tail) ? matcherFromTokens(globTokens(tail, false)) : undefined;
-  return (values) => {
-    let prefix = '';
-    let i = 0;
-    for (const p of head) prefix += p.kind === 'glob' ? p.source : (values[i++] as string);
-    if (tailTest === undefined) {
-      const expected = prefix + tail;
-      return (name) => name === expected;
-    }
-    return (name) => name.startsWith(prefix) && tailTest(name.slice(prefix.length));
+  const rest = (name: string, at: number): boolean =>
+    tailTest === undefined ? name.length === at + tail.length && name.startsWith(tail, at) : tailTest(name.slice(at));
+  return {
+    bind(values) {
+      let prefix = '';
+      let i = 0;
+      for (const p of head) prefix += p.kind === 'glob' ? p.source : (values[i++] as string);
+      if (tailTest === undefined) {
+        const expected = prefix + tail;
+        return (name) => name === expected;
+      }
+      return (name) => name.startsWith(prefix) && tailTest(name.slice(prefix.length));
+    },
+    matches(claims, name) {
+      // The head holds no wildcard, so a mismatch before an unbound placeholder is final
+      // however that placeholder would be read (nothing can shift what comes before it).
+      let at = 0;
+      for (let n = 0; n < head.length; n++) {
+        const p = head[n] as Part;
+        const text = p.kind === 'glob' ? p.source : claims === undefined ? undefined : templateValue(resolveClaim(claims, p.path));
+        if (text === undefined) return UNBOUND;
+        if (!name.startsWith(text, at)) return false;
+        at += text.length;
+      }
+      return rest(name, at);
+    },
   };
 }
 
