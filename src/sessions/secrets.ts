@@ -10,7 +10,7 @@ export const ONE_TIME_CODE_PREFIX = 'pco_';
 
 const SECRET_BYTES = 32;
 // base64url of 32 bytes, unpadded: 43 characters.
-const BODY = '[A-Za-z0-9_-]{43}';
+const BODY = /^[A-Za-z0-9_-]{43}$/;
 
 export function newSecret(prefix: string): string {
   return `${prefix}${randomBytes(SECRET_BYTES).toString('base64url')}`;
@@ -18,7 +18,7 @@ export function newSecret(prefix: string): string {
 
 /** Shape check before any store lookup, so junk costs no round trip. */
 export function isWellFormedSecret(prefix: string, value: string): boolean {
-  return value.length === prefix.length + 43 && value.startsWith(prefix) && new RegExp(`^${BODY}$`).test(value.slice(prefix.length));
+  return value.length === prefix.length + 43 && value.startsWith(prefix) && BODY.test(value.slice(prefix.length));
 }
 
 /** The store key part for a secret. SHA-256 suffices: the input has 256 bits of entropy. */
