@@ -115,10 +115,6 @@ export interface HttpHandler {
 }
 
 /** The HTTP surface. Handlers only translate between HTTP and the services. */
-export function createApp(deps: AppDeps): Koa {
-  return createHttpHandler(deps).app;
-}
-
 export function createHttpHandler(deps: AppDeps): HttpHandler {
   // Koa's own proxy support takes the leftmost X-Forwarded-For entry, which the client writes.
   const app = new Koa({ proxy: false });
