@@ -7,6 +7,8 @@
 export class AdmittedLru<V> {
   private readonly entries = new Map<string, V>();
   private readonly seen = new Set<string>();
+  /** Key of the most recently stored or read entry (the map's last), when it is still stored. */
+  private newest: string | undefined;
 
   constructor(readonly maxEntries: number) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
@@ -20,13 +22,21 @@ export class AdmittedLru<V> {
   get(key: string): V | undefined {
     const value = this.entries.get(key);
     if (value === undefined) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, value);
+    // docker asks once per scope with the same token: the usual hit is the newest entry already,
+    // and moving it would only leave a hole in the map's table to be compacted later.
+    if (key !== this.newest) this.touch(key, value);
     return value;
   }
 
   delete(key: string): void {
     this.entries.delete(key);
+    if (key === this.newest) this.newest = undefined;
+  }
+
+  private touch(key: string, value: V): void {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    this.newest = key;
   }
 
   /** Stores `value` if the key was set before (or is stored already); otherwise notes the key. */
@@ -38,13 +48,15 @@ export class AdmittedLru<V> {
     }
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
+      if (oldest !== undefined) this.delete(oldest);
     }
     this.entries.set(key, value);
+    this.newest = key;
   }
 
   clear(): void {
     this.entries.clear();
     this.seen.clear();
+    this.newest = undefined;
   }
 }

@@ -56,6 +56,13 @@ export interface TokenResponse {
   token_type?: 'Bearer';
 }
 
+/** RFC 3339 for `iat` (whole seconds); the text of the current second is formatted once. */
+let lastIssuedAt = { iat: -1, text: '' };
+function issuedAt(iat: number): string {
+  if (iat !== lastIssuedAt.iat) lastIssuedAt = { iat, text: new Date(iat * 1000).toISOString().replace('.000Z', 'Z') };
+  return lastIssuedAt.text;
+}
+
 /**
  * Both `token` and `access_token` carry the JWT: docker's GET prefers
  * `access_token`, its POST reads only `access_token`, c/image prefers `token`.
@@ -70,7 +77,7 @@ export function tokenResponse(
     token: jwt,
     access_token: jwt,
     expires_in: claims.exp - claims.iat,
-    issued_at: new Date(claims.iat * 1000).toISOString().replace('.000Z', 'Z'),
+    issued_at: issuedAt(claims.iat),
   };
   if (options.oauth) {
     body.token_type = 'Bearer';

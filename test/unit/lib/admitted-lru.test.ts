@@ -15,6 +15,25 @@ describe('AdmittedLru', () => {
     expect(lru.get('a')).toBeUndefined();
   });
 
+  it('keeps least-recently-used order when the newest entry is read again and again', () => {
+    const lru = new AdmittedLru<number>(2);
+    for (const k of ['a', 'a', 'b', 'b']) lru.set(k, 0);
+    expect(lru.get('b')).toBe(0);
+    expect(lru.get('b')).toBe(0);
+    expect(lru.get('a')).toBe(0); // now a is the newest, b the oldest
+    expect(lru.get('a')).toBe(0);
+    for (const k of ['c', 'c']) lru.set(k, 1);
+    expect(lru.get('b')).toBeUndefined();
+    expect(lru.get('a')).toBe(0);
+    lru.delete('a');
+    for (const k of ['d', 'd']) lru.set(k, 2);
+    expect([lru.get('c'), lru.get('d'), lru.size]).toEqual([1, 2, 2]);
+    // c was read after d was stored: d is the oldest now.
+    lru.get('c');
+    for (const k of ['e', 'e']) lru.set(k, 3);
+    expect([lru.get('d'), lru.get('c'), lru.get('e')]).toEqual([undefined, 1, 3]);
+  });
+
   it('forgets entries and notes on clear', () => {
     const lru = new AdmittedLru<number>(4);
     lru.set('a', 1);

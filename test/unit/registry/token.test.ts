@@ -53,6 +53,10 @@ describe('tokenResponse', () => {
     expect(Date.parse(body.issued_at) / 1000).toBe(claims.iat);
     expect(body).not.toHaveProperty('refresh_token');
     expect(body).not.toHaveProperty('scope');
+    // The formatted second is reused only for the same second.
+    for (const iat of [claims.iat + 1, claims.iat, claims.iat + 86_400]) {
+      expect(Date.parse(tokenResponse('jwt', { ...claims, iat, exp: iat + 300 }).issued_at) / 1000).toBe(iat);
+    }
   });
 
   it('adds the granted scope list and token_type for OAuth2 POST responses', () => {
