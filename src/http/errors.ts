@@ -61,15 +61,24 @@ export function answerFor(err: unknown): Answer | undefined {
   return err instanceof SessionError && err.retryAfterSec !== undefined ? { ...answer, retryAfter: err.retryAfterSec } : answer;
 }
 
+/** The headers a refusal's status needs, as name, value, name, value… (a 401's challenge, Retry-After). */
+export function refusalHeaders(answer: Answer): string[] {
+  const headers: string[] = [];
+  if (answer.status === 401) headers.push('WWW-Authenticate', 'Basic realm="portcullis", charset="UTF-8"');
+  if (answer.retryAfter !== undefined) headers.push('Retry-After', String(answer.retryAfter));
+  return headers;
+}
+
 /** Writes a refusal in the registry error format, with the headers its status needs. */
 export function respondWithError(ctx: Context, err: PortcullisError, answer: Answer): void {
   ctx.status = answer.status;
   ctx.body = registryErrorBody(answer.wire, err.message, err.detail);
-  if (answer.status === 401) ctx.set('WWW-Authenticate', 'Basic realm="portcullis", charset="UTF-8"');
-  if (answer.retryAfter !== undefined) ctx.set('Retry-After', String(answer.retryAfter));
+  const headers = refusalHeaders(answer);
+  for (let i = 0; i < headers.length; i += 2) ctx.set(headers[i] as string, headers[i + 1] as string);
 }
 
-const INTERNAL = registryErrorBody('UNKNOWN', 'internal error');
+/** The body of every 500: it says nothing about internals (the log has the details). */
+export const INTERNAL = registryErrorBody('UNKNOWN', 'internal error');
 
 /**
  * Every failure leaves as a registry-format JSON error. Unknown errors are a

@@ -4,7 +4,7 @@ import { PortcullisError } from '../lib/index.js';
 import type { Logger } from '../observability/logger.js';
 import { NO_ISSUER, refusalReason, type Metrics, type RefusalReason } from '../observability/index.js';
 import { registryErrorBody } from '../registry/index.js';
-import { answerFor, type Answer } from './errors.js';
+import { INTERNAL, answerFor, refusalHeaders, type Answer } from './errors.js';
 import { isValidHost } from './request-target.js';
 import { parseGetRequest, parsePostRequest } from './token-request.js';
 
@@ -37,9 +37,8 @@ export interface TokenEndpoint {
   serve(req: IncomingMessage, res: ServerResponse, clientIp: string): Promise<void>;
 }
 
-const INTERNAL = JSON.stringify(registryErrorBody('UNKNOWN', 'internal error'));
+const INTERNAL_TEXT = JSON.stringify(INTERNAL);
 const JSON_TYPE = 'application/json; charset=utf-8';
-const BASIC_CHALLENGE = 'Basic realm="portcullis", charset="UTF-8"';
 
 /** The bounded refusal reason of a failed token request, for metrics and the audit line. */
 function reasonOf(err: unknown): RefusalReason {
@@ -83,9 +82,8 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): TokenEndpoint {
   };
 
   const refuse = (req: IncomingMessage, res: ServerResponse, err: PortcullisError, answer: Answer, decision?: string): void => {
-    const extra: string[] = decision === undefined ? [] : ['X-Portcullis-Decision', decision];
-    if (answer.status === 401) extra.push('WWW-Authenticate', BASIC_CHALLENGE);
-    if (answer.retryAfter !== undefined) extra.push('Retry-After', String(answer.retryAfter));
+    const extra = refusalHeaders(answer);
+    if (decision !== undefined) extra.push('X-Portcullis-Decision', decision);
     send(req, res, answer.status, JSON.stringify(registryErrorBody(answer.wire, err.message, err.detail)), extra);
   };
 
@@ -127,7 +125,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): TokenEndpoint {
       // The raw request target, bounded; the details are for the log only.
       logger.error({ err, target: String(req.url ?? '').slice(0, 200) }, 'unhandled error');
       if (res.headersSent) res.destroy();
-      else send(req, res, 500, INTERNAL);
+      else send(req, res, 500, INTERNAL_TEXT);
     }
   };
 

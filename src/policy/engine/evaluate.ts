@@ -237,15 +237,15 @@ const REPOSITORY_ACTIONS: readonly string[] = [...(ACTIONS_OF.repository ?? [])]
 const CATALOG_ACTIONS: readonly string[] = [ALL];
 const NO_ACTIONS: readonly string[] = [];
 
+/** Which actions a resource's rules allowed or denied: the keys of its allow and deny maps. */
+type ActionSet = { has(action: string): boolean; readonly size: number };
+
 /**
  * requested ∩ (allowed − denied) for one resource. A request for `*` gets
  * `["*"]` only when an allow of `*` covers the resource and no deny removed
  * anything; otherwise the explicit list. Returns the actions written into the
  * token and the concrete actions they stand for (for `matchedRules`).
  */
-/** Which actions a resource's rules allowed or denied: the keys of its allow and deny maps. */
-type ActionSet = { has(action: string): boolean; readonly size: number };
-
 function grantFor(scope: ResourceScope, allowed: ActionSet, denied: ActionSet): { actions: string[]; covers: readonly string[] } {
   const known = grantable(scope);
   const allowAll = allowed.has(ALL);
