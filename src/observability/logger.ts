@@ -66,7 +66,13 @@ export function createLogger(
 
   const maxLength = output.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
   // 16 KiB per write (about 20 audit records): each write is a hand-off to libuv's thread pool and back.
-  const sonic = pino.destination({ dest: output.fd ?? 1, sync: false, minLength: 16 * 1024, maxWrite: 64 * 1024, maxLength });
+  // Buffer mode: in utf8 mode SonicBoom measures its pending string with Buffer.byteLength on every
+  // line, which flattens it, so each audit record copied the whole pending batch again (about 10 KB
+  // of garbage per token request). Lines go in as Buffers; the batch is joined once per write(2).
+  const sonic = pino.destination({ dest: output.fd ?? 1, sync: false, minLength: 16 * 1024, maxWrite: 64 * 1024, maxLength, contentMode: 'buffer' });
+  const writeBuffer = (sonic.write as unknown as (line: Buffer) => boolean).bind(sonic);
+  // An instance property, so pino's EPIPE handler (which replaces `write` with a no-op) still wins.
+  sonic.write = (line: string): boolean => writeBuffer(Buffer.from(line));
   const dest = sonic as unknown as AsyncDestination;
   const logger = pino(options, sonic);
 

@@ -103,6 +103,30 @@ describe('asynchronous log writer under a stalled output', () => {
     await flushLogs(logger, 1_000);
   });
 
+  it('writes lines of any UTF-8 whole, in order, and counts buffered bytes as bytes', async () => {
+    pipe = stalledPipe();
+    const logger = createLogger('info', undefined, { fd: pipe.fd, maxBufferBytes: 1 << 20, flushIntervalMs: 1_000 });
+    // Multi-byte characters: a writer that measured UTF-16 units, or split a batch inside a
+    // character, would under-count what it holds or corrupt the line.
+    const subject = 'repo:ünïcode-örg/ɾepo-☃-🚢:ref:refs/heads/main';
+    for (let i = 0; i < 2_000; i += 1) logger.info({ audit: { subject, n: i } }, 'token issued');
+    const { bufferedBytes } = logOutputStats(logger);
+    const lineBytes = Buffer.byteLength(`${JSON.stringify({ audit: { subject, n: 1000 } })}`);
+    // 2,000 lines of more than lineBytes bytes each are either written to the pipe (64 KiB) or held.
+    expect(bufferedBytes).toBeGreaterThan(2_000 * lineBytes - (1 << 16));
+    let text = '';
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline) {
+      text += pipe.drain();
+      if (text.split('\n').filter(Boolean).length === 2_000) break;
+      await sleep(10);
+    }
+    const lines = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { audit: { subject: string; n: number } });
+    expect(lines.map((l) => l.audit.n)).toEqual(Array.from({ length: 2_000 }, (_, i) => i));
+    expect(lines.every((l) => l.audit.subject === subject)).toBe(true);
+    await flushLogs(logger, 1_000);
+  });
+
   it('flushLogs gives up after its bound when the output never drains', async () => {
     pipe = stalledPipe();
     const logger = createLogger('info', undefined, { fd: pipe.fd, maxBufferBytes: 1 << 20, flushIntervalMs: 1_000 });
