@@ -4,7 +4,7 @@ import type { Config } from '../config/index.js';
 import { DevIssuer } from '../dev/index.js';
 import { DEV_ISSUER_PATH, loadKeyRing, publicUrlOf } from '../broker/index.js';
 import type { Logger } from '../observability/index.js';
-import { serveClusterMetrics } from '../observability/cluster-metrics.js';
+import { isClusterWorker, serveClusterMetrics } from '../observability/cluster-metrics.js';
 
 /** `--workers <n>`: a positive integer, at most 64. */
 export function parseWorkerCount(value: string): number {
@@ -15,10 +15,8 @@ export function parseWorkerCount(value: string): number {
   return n;
 }
 
-/** True in a process forked by runPrimary. */
-export function isClusterWorker(): boolean {
-  return cluster.isWorker;
-}
+/** True in a process forked by runPrimary (one definition, shared with the metrics aggregation). */
+export { isClusterWorker };
 
 /** True for the one worker that should print the start-up summary (or when not clustered). */
 export function isFirstWorker(): boolean {
