@@ -111,7 +111,7 @@ describe('asynchronous log writer under a stalled output', () => {
     const subject = 'repo:ünïcode-örg/ɾepo-☃-🚢:ref:refs/heads/main';
     for (let i = 0; i < 2_000; i += 1) logger.info({ audit: { subject, n: i } }, 'token issued');
     const { bufferedBytes } = logOutputStats(logger);
-    const lineBytes = Buffer.byteLength(`${JSON.stringify({ audit: { subject, n: 1000 } })}`);
+    const lineBytes = Buffer.byteLength(JSON.stringify({ audit: { subject, n: 1000 } }));
     // 2,000 lines of more than lineBytes bytes each are either written to the pipe (64 KiB) or held.
     expect(bufferedBytes).toBeGreaterThan(2_000 * lineBytes - (1 << 16));
     let text = '';
