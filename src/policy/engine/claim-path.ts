@@ -5,29 +5,36 @@
  * literally (`["kubernetes.io", "namespace"]`). "/" is never special.
  */
 
+import { packed } from './packed.js';
+
 export type ClaimPath = readonly string[];
 
 export function parseClaimPath(input: string | readonly string[]): ClaimPath {
-  if (typeof input !== 'string') return [...input];
+  if (typeof input !== 'string') return packed(input);
   const segments: string[] = [];
-  let current = '';
+  // Each segment is sliced (or, with escapes, joined) out of the input: a flat string, not a
+  // chain of one-character concatenations that the compiled policy would keep.
+  let pieces: string[] = [];
+  let start = 0;
   for (let i = 0; i < input.length; i++) {
     const c = input[i] as string;
     if (c === '\\') {
       const next = input[i + 1];
       if (next !== '.' && next !== '\\') throw new Error(`"\\" must be followed by "." or "\\" in claim path ${JSON.stringify(input)}`);
-      current += next;
+      pieces.push(input.slice(start, i), next);
       i++;
+      start = i + 1;
     } else if (c === '.') {
-      segments.push(current);
-      current = '';
-    } else {
-      current += c;
+      pieces.push(input.slice(start, i));
+      segments.push(pieces.join(''));
+      pieces = [];
+      start = i + 1;
     }
   }
-  segments.push(current);
+  pieces.push(input.slice(start));
+  segments.push(pieces.join(''));
   if (segments.some((s) => s === '')) throw new Error(`empty segment in claim path ${JSON.stringify(input)}`);
-  return segments;
+  return packed(segments);
 }
 
 /** Canonical string form (used in traces and lint messages). */

@@ -8,6 +8,7 @@ import { PolicyDocument, unsafeKeyIssues, type GrantInput, type PolicyDocumentIn
 import { PolicyError } from '../errors.js';
 import { evaluatePolicy, type DecisionTrace } from './evaluate.js';
 import { IssueCollector } from '../issues.js';
+import { packed } from './packed.js';
 import type { ProviderPreset } from '../providers/preset-types.js';
 import { clientIpCheck, serviceCheck } from './request-checks.js';
 import { compileRepositoryPattern, type RepositoryMatcher } from './template.js';
@@ -139,9 +140,9 @@ function compileRule(input: RuleInput, index: number, options: CompileOptions, i
     anonymous: input.anonymous === true,
     ...(preset === undefined ? {} : { preset }),
     claimChecks,
-    otherChecks,
+    otherChecks: packed(otherChecks),
     ...(untrustedGuard === undefined ? {} : { untrustedGuard }),
-    grants,
+    grants: packed(grants),
     ...(input.tokenLifetime === undefined ? {} : { tokenLifetime: input.tokenLifetime }),
     ...(input.refreshLifetime === undefined ? {} : { refreshLifetime: input.refreshLifetime }),
   };
@@ -219,7 +220,7 @@ function resolveIssuers(
     if (!isUrl(raw)) issues.add(path, `${JSON.stringify(raw)} is not an absolute http(s) URL`);
     else out.push(raw);
   });
-  return [...new Set(out)];
+  return packed([...new Set(out)]);
 }
 
 function isUrl(value: string): boolean {
@@ -240,7 +241,7 @@ function compileGrant(g: GrantInput, at: readonly PropertyKey[], issues: IssueCo
     const m = issues.attempt(path, () => compileRepositoryPattern(p));
     if (m !== undefined) matchers.push(m);
   });
-  return [{ kind: 'repository', matchers, actions: [...new Set(g.actions ?? [])] }];
+  return [{ kind: 'repository', matchers: packed(matchers), actions: packed([...new Set(g.actions ?? [])]) }];
 }
 
 function toList<T>(v: T | readonly T[]): T[] {

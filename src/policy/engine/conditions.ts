@@ -4,6 +4,7 @@ import type { Check } from './context.js';
 import { compileGlob, globLiteralPrefix } from './glob.js';
 import type { IssueCollector } from '../issues.js';
 import { compileLinearRegex } from './regex.js';
+import { packed } from './packed.js';
 
 /**
  * Claim conditions. Semantics that keep them fail-closed:
@@ -54,87 +55,126 @@ export function compileWhen(when: WhenInput, at: readonly PropertyKey[], issues:
       ...(exact === undefined ? {} : { exact }),
       ...(textPrefixes === undefined ? {} : { textPrefixes }),
       label,
-      test: (ctx) => ctx.claims !== undefined && valueTest(resolveClaim(ctx.claims, path)),
+      test: claimTest(path, valueTest),
     });
   }
-  return checks;
+  return packed(checks);
 }
 
-export function compileCondition(cond: ConditionInput, at: readonly PropertyKey[], issues: IssueCollector): ValueTest | undefined {
-  if (typeof cond !== 'object') return (v) => v !== undefined && v === cond;
-  const test = compileOps(cond, at, issues);
-  if (test === undefined) return undefined;
+// The tests a compiled policy keeps are made by these module-level factories, so each closure
+// holds only what it reads: one made inline would keep its whole enclosing scope (the loop's
+// entry, the document path for error messages, the list of tests being built) for the policy's
+// lifetime.
+
+function claimTest(path: ClaimPath, valueTest: ValueTest): Check['test'] {
+  return (ctx) => ctx.claims !== undefined && valueTest(resolveClaim(ctx.claims, path));
+}
+
+function boundedLength(test: ValueTest): ValueTest {
   return (v) => test(typeof v === 'string' && v.length > MAX_CLAIM_VALUE_LENGTH ? undefined : v);
+}
+
+function equalsTest(expected: ScalarValue, asString: boolean): ValueTest {
+  if (!asString) return (v) => v === expected;
+  const text = String(expected);
+  return (v) => claimText(v) === text;
+}
+
+function oneOfTest(values: readonly ScalarValue[], asString: boolean): ValueTest {
+  if (!asString) {
+    const set = new Set<ScalarValue>(values);
+    return (v) => isScalar(v) && set.has(v);
+  }
+  const set = new Set<ScalarValue>(values.map(String));
+  return (v) => {
+    const t = claimText(v);
+    return t !== undefined && set.has(t);
+  };
+}
+
+function textTest(text: (v: unknown) => string | undefined, matches: (t: string) => boolean): ValueTest {
+  return (v) => {
+    const t = text(v);
+    return t !== undefined && matches(t);
+  };
+}
+
+function allOf(tests: readonly ValueTest[], needsValue: boolean): ValueTest {
+  const list = packed(tests);
+  return (v) => {
+    if (needsValue && v === undefined) return false;
+    for (const t of list) if (!t(v)) return false;
+    return true;
+  };
+}
+
+const stringText = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+export function compileCondition(cond: ConditionInput, at: readonly PropertyKey[], issues: IssueCollector): ValueTest | undefined {
+  if (typeof cond !== 'object') return equalsTest(cond, false);
+  const test = compileOps(cond, at, issues);
+  return test === undefined ? undefined : boundedLength(test);
 }
 
 function compileOps(ops: ConditionOps, at: readonly PropertyKey[], issues: IssueCollector): ValueTest | undefined {
   const tests: ValueTest[] = [];
-  const text = ops.asString === true ? claimText : (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const asString = ops.asString === true;
+  const text = asString ? claimText : stringText;
   let ok = true;
 
-  if (ops.equals !== undefined) {
-    const expected = ops.equals;
-    tests.push(ops.asString === true ? (v) => claimText(v) === String(expected) : (v) => v === expected);
-  }
-  if (ops.oneOf !== undefined) {
-    const set = new Set<ScalarValue>(ops.asString === true ? ops.oneOf.map(String) : ops.oneOf);
-    tests.push(
-      ops.asString === true
-        ? (v) => {
-            const t = claimText(v);
-            return t !== undefined && set.has(t);
-          }
-        : (v) => isScalar(v) && set.has(v),
-    );
-  }
+  // A bare value (`equals` shorthand, above) fails on a missing claim: so does every operator
+  // here but `exists: false`, through `needsValue` below.
+  if (ops.equals !== undefined) tests.push(equalsTest(ops.equals, asString));
+  if (ops.oneOf !== undefined) tests.push(oneOfTest(ops.oneOf, asString));
   if (ops.glob !== undefined) {
     const source = ops.glob;
     const re = issues.attempt([...at, 'glob'], () => compileGlob(source));
     if (re === undefined) ok = false;
-    else
-      tests.push((v) => {
-      const t = text(v);
-      return t !== undefined && re.test(t);
-    });
+    else tests.push(textTest(text, (t) => re.test(t)));
   }
   if (ops.regex !== undefined) {
     const source = ops.regex;
     const re = issues.attempt([...at, 'regex'], () => compileLinearRegex(source));
     if (re === undefined) ok = false;
-    else
-      tests.push((v) => {
-        const t = text(v);
-        return t !== undefined && re.matchesWhole(t);
-      });
+    else tests.push(textTest(text, (t) => re.matchesWhole(t)));
   }
-  if (ops.exists !== undefined) {
-    const want = ops.exists;
-    tests.push((v) => (v !== undefined) === want);
-  }
+  if (ops.exists !== undefined) tests.push(existsTest(ops.exists));
   if (ops.not !== undefined) {
     const inner = compileCondition(ops.not, [...at, 'not'], issues);
     if (inner === undefined) ok = false;
-    else tests.push((v) => v !== undefined && !inner(v));
+    else tests.push(notTest(inner));
   }
   if (ops.any !== undefined) {
     const inner = compileCondition(ops.any, [...at, 'any'], issues);
     if (inner === undefined) ok = false;
-    else tests.push((v) => Array.isArray(v) && v.some(inner));
+    else tests.push(anyTest(inner));
   }
   if (ops.all !== undefined) {
     const inner = compileCondition(ops.all, [...at, 'all'], issues);
     if (inner === undefined) ok = false;
-    else tests.push((v) => Array.isArray(v) && v.length > 0 && v.every(inner));
+    else tests.push(everyTest(inner));
   }
   if (!ok) return undefined;
 
   const needsValue = ops.exists !== false;
   if (tests.length === 1 && !needsValue) return tests[0];
-  return (v) => {
-    if (needsValue && v === undefined) return false;
-    for (const t of tests) if (!t(v)) return false;
-    return true;
-  };
+  return allOf(tests, needsValue);
+}
+
+function existsTest(want: boolean): ValueTest {
+  return (v) => (v !== undefined) === want;
+}
+
+function notTest(inner: ValueTest): ValueTest {
+  return (v) => v !== undefined && !inner(v);
+}
+
+function anyTest(inner: ValueTest): ValueTest {
+  return (v) => Array.isArray(v) && v.some(inner);
+}
+
+function everyTest(inner: ValueTest): ValueTest {
+  return (v) => Array.isArray(v) && v.length > 0 && v.every(inner);
 }
 
 function exactValues(cond: ConditionInput): readonly ScalarValue[] | undefined {

@@ -1,6 +1,7 @@
 import { isPathComponent } from '../../registry/index.js';
 import { parseClaimPath, resolveClaim, type ClaimPath } from './claim-path.js';
 import { globTokens, hasGlob, matcherFromTokens, type Token } from './glob.js';
+import { packed } from './packed.js';
 
 /**
  * Repository patterns: globs with `${claim}` placeholders, e.g.
@@ -42,18 +43,19 @@ const LITERAL_RE = /^[a-z0-9._/*-]*$/;
 const CACHE_LIMIT = 256;
 
 export function compileRepositoryPattern(pattern: string): RepositoryMatcher {
-  const parts: Part[] = [];
+  const found: Part[] = [];
   let last = 0;
   for (const m of pattern.matchAll(PLACEHOLDER_RE)) {
-    pushLiteral(parts, pattern, pattern.slice(last, m.index));
+    pushLiteral(found, pattern, pattern.slice(last, m.index));
     const inner = m[1] as string;
     if (inner === '') throw new Error(`empty placeholder in ${JSON.stringify(pattern)}`);
-    parts.push({ kind: 'claim', path: parseClaimPath(inner) });
+    found.push({ kind: 'claim', path: parseClaimPath(inner) });
     last = m.index + m[0].length;
   }
-  pushLiteral(parts, pattern, pattern.slice(last));
+  pushLiteral(found, pattern, pattern.slice(last));
+  const parts = packed(found);
   checkCanMatch(pattern);
-  const claimPaths = parts.flatMap((p) => (p.kind === 'claim' ? [p.path] : []));
+  const claimPaths = packed(parts.flatMap((p) => (p.kind === 'claim' ? [p.path] : [])));
   const literalPrefix = literalPrefixOf(pattern);
 
   if (claimPaths.length === 0) {

@@ -101,6 +101,11 @@ describe('conditions', () => {
     expect(parseClaimPath(['a.b', 'c/d'])).toEqual(['a.b', 'c/d']);
     expect(() => parseClaimPath('a..b')).toThrow();
     expect(() => parseClaimPath('a\\b')).toThrow();
+    expect(parseClaimPath('oidc\\.circleci\\.com/project-id')).toEqual(['oidc.circleci.com/project-id']);
+    expect(parseClaimPath('a\\.')).toEqual(['a.']);
+    expect(parseClaimPath('a\\\\')).toEqual(['a\\']);
+    expect(parseClaimPath('\\..x')).toEqual(['.', 'x']);
+    for (const bad of ['', '.a', 'a.', 'a\\', 'a.\\']) expect(() => parseClaimPath(bad), bad).toThrow();
   });
 });
 
