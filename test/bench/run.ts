@@ -15,6 +15,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { TestIssuer } from '../helpers/issuer.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
@@ -219,6 +220,26 @@ async function pacedRuns(s: ServerProcess, label: string, rate: number, pool: re
   return summarise(results);
 }
 
+/**
+ * Heap the broker's compiled policy takes: heap used after full collections, before and after
+ * compiling the parsed document, in a fresh process running the built broker code (what the
+ * server holds, not a transpiled copy).
+ */
+function compiledPolicyHeap(file: string, rules: number): string {
+  const code = `
+    import { readFileSync } from 'node:fs';
+    const { parsePolicyYaml, compilePolicy } = await import(process.argv[1]);
+    const used = () => { gc(); gc(); return process.memoryUsage().heapUsed; };
+    const text = readFileSync(process.argv[2], 'utf8');
+    compilePolicy(parsePolicyYaml(text));
+    const doc = parsePolicyYaml(text);
+    const before = used();
+    globalThis.kept = compilePolicy(doc);
+    process.stdout.write(String(used() - before));`;
+  const bytes = Number(execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', code, pathToFileURL(join(ROOT, 'dist/policy/index.js')).href, file], { encoding: 'utf8' }));
+  return `compiled heap ${(bytes / 2 ** 20).toFixed(1)} MB (${(bytes / rules / 1024).toFixed(1)} KB per rule, beyond the parsed document)`;
+}
+
 /** Runs policy.bench.ts in its own process (its timings must not share a heap with this one). */
 function policyTargets(): Promise<TargetLine[]> {
   return new Promise((resolve) => {
@@ -275,6 +296,7 @@ async function main(): Promise<TargetLine[]> {
   const [repeated] = await mintPool(issuer, 1, poolSize + 200, { fast: true });
   if (!repeated) throw new Error('no token minted');
   log(`policy: ${policy.rules} rules over 6 issuers; ${poolSize} distinct RS256 ID tokens minted in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  log(`policy: ${compiledPolicyHeap(policy.file, policy.rules)}`);
   const poolFile = join(work, 'fresh.tsv');
   await writeFile(poolFile, pool.map((r) => `${r.path}\t${r.authorization}\n`).join(''));
   const repeatedFile = join(work, 'repeated.tsv');
