@@ -42,6 +42,16 @@ describe('AdmittedLru', () => {
     expect(lru.get('a')).toBeUndefined();
   });
 
+  it('keeps nothing for keys set once, however many, and still admits a recent key on its second set', () => {
+    const lru = new AdmittedLru<number>(10_000);
+    // A fleet of fresh tokens, each presented once: only notes, in a table of fixed size.
+    for (let i = 0; i < 200_000; i++) lru.set(`token-${i}\nregistry\n127.0.0.1\nrepository:org/app-${i}:pull,push`, i);
+    expect(lru.size).toBe(0);
+    const recent = 'token-199999\nregistry\n127.0.0.1\nrepository:org/app-199999:pull,push';
+    lru.set(recent, 1);
+    expect(lru.get(recent)).toBe(1);
+  });
+
   it('refuses a non-positive or fractional capacity', () => {
     expect(() => new AdmittedLru(0)).toThrow(RangeError);
     expect(() => new AdmittedLru(1.5)).toThrow(RangeError);
