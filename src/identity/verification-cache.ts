@@ -3,7 +3,8 @@
  * for every scope of a push, so repeat verifications are common. An entry is never served at or
  * after its expiry, whatever the clock skew allowed at verification time.
  *
- * A token is admitted the second time it is verified; the first time only its hash is noted.
+ * A token is admitted the second time it is verified; the first time only a fingerprint of its
+ * hash is noted (AdmittedLru: 32 bits in a fixed table, no string kept).
  * A CI fleet presents most tokens once, and an identity kept with all its claims outlives the
  * young generation: caching those only grows the heap and the garbage collector's work. A token
  * that does come back costs one more verification, then none.

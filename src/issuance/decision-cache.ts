@@ -9,9 +9,10 @@
  * (a reload). Identity verification, single use, rate limits and signing still run on every
  * request: only `policy.evaluate` is skipped. Signed tokens are never reused.
  *
- * A key is admitted the second time it is seen (the first time only its key is remembered): a
- * fleet of CI jobs presenting each token once would otherwise fill the cache with decisions
- * nobody asks for again, and every one of them outlives the young generation (GC work, memory).
+ * A key is admitted the second time it is seen (the first time only a 32-bit fingerprint of it
+ * is noted, in a fixed table): a fleet of CI jobs presenting each token once would otherwise fill
+ * the cache with decisions nobody asks for again, and every one of them outlives the young
+ * generation (GC work, memory).
  */
 import type { Decision, Policy } from '../policy/index.js';
 import { AdmittedLru, deepFreeze } from '../lib/index.js';
